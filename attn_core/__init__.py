@@ -1,0 +1,36 @@
+"""attn_core: self-attention, stage by stage, on real token vectors.
+
+The math (``self_attention``, ``random_projections``, ``to_plane``) is numpy only;
+``embed`` loads the pretrained model lazily, so importing this package does not import
+torch, transformers or streamlit. Chart builders live in ``attn_core.charts``.
+
+>>> import attn_core
+>>> emb = attn_core.embed("hi how are you")            # static vectors, (T, 384)
+>>> res = attn_core.self_attention(emb.vectors)        # W' = X Xᵀ, W, Y = W X
+>>> res.weights.sum(axis=1)                             # every row sums to 1
+"""
+
+from attn_core.attention import AttentionResult, row_entropy, self_attention, softmax
+from attn_core.embeddings import BUNDLED_MODEL, KINDS, Embedding, Model, embed, load_model
+from attn_core.projections import INITS, Projections, random_projections
+from attn_core.reduce import METHODS, Plane, spread_ratio, to_plane
+
+__all__ = [
+    "BUNDLED_MODEL",
+    "INITS",
+    "KINDS",
+    "METHODS",
+    "AttentionResult",
+    "Embedding",
+    "Model",
+    "Plane",
+    "Projections",
+    "embed",
+    "load_model",
+    "random_projections",
+    "row_entropy",
+    "self_attention",
+    "softmax",
+    "spread_ratio",
+    "to_plane",
+]

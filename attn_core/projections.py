@@ -1,0 +1,127 @@
+"""Randomly initialised query, key and value projections, reproducible from a seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+INITS = ("xavier_normal", "xavier_uniform", "kaiming_normal", "normal_0.02")
+"""Initialisation schemes: Glorot normal/uniform, He normal, and N(0, 0.02²) as in BERT/GPT-2."""
+
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class Projections:
+    """Learnable projection matrices, here at their random initialisation.
+
+    Attributes
+    ----------
+    w_q, w_k : ndarray, shape (d, d_k)
+        Map a token vector to its query and its key.
+    w_v : ndarray, shape (d, d_v)
+        Map a token vector to its value, the part that is mixed into the output.
+    seed : int
+        The seed they were drawn from.
+    init : str
+        The initialisation scheme, one of ``INITS``.
+    """
+
+    w_q: np.ndarray
+    w_k: np.ndarray
+    w_v: np.ndarray
+    seed: int
+    init: str
+
+    @property
+    def d(self) -> int:
+        """Width of the input vectors."""
+        return self.w_q.shape[0]
+
+    @property
+    def d_k(self) -> int:
+        """Width of queries and keys."""
+        return self.w_q.shape[1]
+
+    @property
+    def d_v(self) -> int:
+        """Width of values (and of the output)."""
+        return self.w_v.shape[1]
+
+    def check_input_width(self, d: int) -> None:
+        """Raise ValueError unless inputs of width ``d`` fit these projections."""
+        if d != self.d:
+            raise ValueError(f"x has width d={d} but the projections expect d={self.d}")
+
+
+def random_projections(
+    d: int,
+    d_k: int,
+    *,
+    seed: int = 0,
+    d_v: int | None = None,
+    init: str = "xavier_normal",
+) -> Projections:
+    """Draw ``W_q``, ``W_k`` of shape ``(d, d_k)`` and ``W_v`` of shape ``(d, d_v)``.
+
+    Each matrix has its own stream, ``np.random.default_rng([seed, i])`` (PCG64), so the
+    numbers are the same on any machine, and ``W_q`` does not change when ``d_v`` does.
+
+    Parameters
+    ----------
+    d : int
+        Width of the input token vectors (384 for MiniLM).
+    d_k : int
+        Width of queries and keys.
+    seed : int, default 0
+        Any integer in ``[0, 2**32 - 1]``.
+    d_v : int, optional
+        Width of values; ``d_k`` when not given.
+    init : str, default "xavier_normal"
+        One of ``INITS``: ``xavier_normal`` N(0, 2/(fan_in+fan_out)), ``xavier_uniform``
+        U(±√(6/(fan_in+fan_out))), ``kaiming_normal`` N(0, 2/fan_in), ``normal_0.02``.
+
+    Returns
+    -------
+    Projections
+    """
+    d = _positive_int(d, "d")
+    d_k = _positive_int(d_k, "d_k")
+    d_v = d_k if d_v is None else _positive_int(d_v, "d_v")
+    seed = _seed(seed)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    w_q, w_k, w_v = (
+        _draw(np.random.default_rng([seed, i]), (d, width), init)
+        for i, width in enumerate((d_k, d_k, d_v))
+    )
+    return Projections(w_q=w_q, w_k=w_k, w_v=w_v, seed=seed, init=init)
+
+
+def _draw(rng: np.random.Generator, shape: tuple[int, int], init: str) -> np.ndarray:
+    fan_in, fan_out = shape
+    if init == "xavier_normal":
+        return rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=shape)
+    if init == "xavier_uniform":
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, size=shape)
+    if init == "kaiming_normal":
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+    return rng.normal(0.0, 0.02, size=shape)
+
+
+def _positive_int(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def _seed(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"seed must be an integer, got {value!r}")
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"seed must be in [0, {MAX_SEED}], got {value}")
+    return int(value)

@@ -1,0 +1,151 @@
+"""2-D views of "before" and "after" token vectors in ONE shared basis.
+
+Both sets are fitted together, so an arrow from ``before[i]`` to ``after[i]`` is a real
+displacement in one coordinate system, not two unrelated pictures side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+METHODS = ("pca", "tsne", "raw")
+"""``pca``: principal components of both sets; ``tsne``: t-SNE of both sets (shapes only,
+distances are not preserved); ``raw``: two of the original features, as in the seed's picture."""
+
+
+@dataclass(frozen=True)
+class Plane:
+    """Coordinates of ``before`` and ``after`` in one shared 2-D basis.
+
+    Attributes
+    ----------
+    before, after : ndarray, shape (T, 2)
+    method : str
+        One of ``METHODS``.
+    axis_titles : tuple of str
+        What the two axes are, for a chart.
+    explained : tuple of float or None
+        For PCA, the share of the joint variance each axis keeps.
+    """
+
+    before: np.ndarray
+    after: np.ndarray
+    method: str
+    axis_titles: tuple[str, str]
+    explained: tuple[float, float] | None = None
+
+
+def to_plane(
+    before: np.ndarray,
+    after: np.ndarray,
+    *,
+    method: str = "pca",
+    features: tuple[int, int] = (0, 1),
+    seed: int = 0,
+) -> Plane:
+    """Project ``before`` and ``after`` rows into one 2-D basis fitted on both.
+
+    Parameters
+    ----------
+    before, after : array_like, shape (T, d)
+        The same tokens before and after attention (same width ``d``).
+    method : {"pca", "tsne", "raw"}, default "pca"
+    features : tuple of int, default (0, 1)
+        The two original features shown by ``method="raw"``.
+    seed : int, default 0
+        Random state for t-SNE.
+
+    Returns
+    -------
+    Plane
+    """
+    before = _finite_matrix(before, "before")
+    after = _finite_matrix(after, "after")
+    if before.shape != after.shape:
+        raise ValueError(
+            "before and after must have the same shape (T, d), "
+            f"got {before.shape} and {after.shape}"
+        )
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    t, d = before.shape
+    both = np.vstack([before, after])  # (2T, d)
+
+    if method == "raw":
+        i, j = features
+        if not (0 <= i < d and 0 <= j < d):
+            raise ValueError(f"features must be two indices in [0, {d}), got {features}")
+        coords = both[:, [i, j]]  # (2T, 2)
+        return Plane(coords[:t], coords[t:], "raw", (f"feature {i}", f"feature {j}"))
+    if method == "pca":
+        coords, explained = _pca(both)
+        titles = (f"PC 1 ({explained[0]:.0%} of variance)", f"PC 2 ({explained[1]:.0%})")
+        return Plane(coords[:t], coords[t:], "pca", titles, explained)
+    coords = _tsne(both, seed)
+    return Plane(coords[:t], coords[t:], "tsne", ("t-SNE 1", "t-SNE 2"))
+
+
+def spread_ratio(before: np.ndarray, after: np.ndarray) -> float:
+    """Mean pairwise distance of ``after`` divided by that of ``before``, in full width.
+
+    Below 1: attention pulled the tokens closer together (the seed's "words shift closer
+    together"). Computed in the original space, not in a 2-D picture. ``nan`` for one token.
+    """
+    before = _finite_matrix(before, "before")
+    after = _finite_matrix(after, "after")
+    spread_before = mean_pairwise_distance(before)
+    if before.shape[0] < 2 or spread_before == 0:
+        return float("nan")
+    return mean_pairwise_distance(after) / spread_before
+
+
+def mean_pairwise_distance(points: np.ndarray) -> float:
+    """Mean Euclidean distance over all pairs ``i < j`` of rows; 0 for fewer than two rows."""
+    t = points.shape[0]
+    if t < 2:
+        return 0.0
+    sq = (points * points).sum(axis=1)  # (T,)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * points @ points.T  # (T, T), squared distances
+    dist = np.sqrt(np.clip(d2, 0.0, None))  # (T, T); clip rounding below 0
+    return float(dist[np.triu_indices(t, k=1)].mean())
+
+
+def _pca(points: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """First two principal components with a deterministic sign (largest loading > 0)."""
+    centred = points - points.mean(axis=0)  # (n, d)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)  # vt: (r, d)
+    # An SVD basis vector is only defined up to sign; fix it so repeated runs, and other
+    # machines, draw the same picture instead of a mirror image.
+    signs = np.sign(vt[np.arange(vt.shape[0]), np.abs(vt).argmax(axis=1)])  # (r,)
+    vt = vt * np.where(signs == 0, 1.0, signs)[:, None]  # (r, d)
+    coords = centred @ vt[:2].T  # (n, d) @ (d, ≤2) -> (n, ≤2)
+    total = float((s**2).sum())
+    share = (s[:2] ** 2) / total if total > 0 else np.zeros(min(2, s.size))
+    if coords.shape[1] < 2:  # one feature or one distinct point: pad the missing axis
+        pad = 2 - coords.shape[1]
+        coords = np.hstack([coords, np.zeros((coords.shape[0], pad))])
+        share = np.concatenate([share, np.zeros(pad)])
+    return coords, (float(share[0]), float(share[1]))
+
+
+def _tsne(points: np.ndarray, seed: int) -> np.ndarray:
+    """t-SNE with its perplexity clamped to what a handful of points allows."""
+    n = points.shape[0]
+    if n < 4:  # t-SNE needs a few neighbours; with 1 token (2 points) PCA says the same
+        return _pca(points)[0]
+    from sklearn.manifold import TSNE  # heavy import, only when asked for
+
+    perplexity = float(min(30.0, max(1.0, (n - 1) / 3.0)))
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    return tsne.fit_transform(points)
+
+
+def _finite_matrix(values: np.ndarray, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name} must be a non-empty 2-D (T, d) array, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite, got NaN or inf values")
+    return arr
