@@ -1,0 +1,173 @@
+"""attn_core.embeddings with the real bundled all-MiniLM-L6-v2 (no mocks)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from attn_core import embed
+
+
+def test_static_vectors_are_the_embedding_table_rows(model):
+    emb = embed("hi how are you", model=model)
+    assert emb.tokens == ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
+    assert emb.special == [True, False, False, False, False, True]
+    table = model.transformer.embeddings.word_embeddings.weight.detach().numpy()
+    ids = [i for (i,) in emb.token_ids]
+    assert ids == model.tokenizer("hi how are you")["input_ids"]
+    np.testing.assert_allclose(emb.vectors, table[ids], rtol=1e-7)
+    assert emb.vectors.shape == (6, 384) and emb.kind == "static"
+    assert emb.model_name == "all-MiniLM-L6-v2" and emb.max_tokens == 256
+
+
+def test_contextual_vectors_are_the_model_token_embeddings(model):
+    emb = embed("hi how are you", kind="contextual", model=model)
+    features = model.sentence_transformer.tokenize(["hi how are you"])
+    with torch.inference_mode():
+        reference = model.sentence_transformer.forward(features)["token_embeddings"][0]
+    np.testing.assert_allclose(emb.vectors, reference.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_same_word_same_static_vector_different_contextual(model):
+    a = embed("I sat by the river bank", model=model)
+    b = embed("the bank raised interest rates", model=model)
+    ia, ib = a.tokens.index("bank"), b.tokens.index("bank")
+    np.testing.assert_array_equal(a.vectors[ia], b.vectors[ib])
+    ca = embed("I sat by the river bank", kind="contextual", model=model)
+    cb = embed("the bank raised interest rates", kind="contextual", model=model)
+    cos = (
+        ca.vectors[ia]
+        @ cb.vectors[ib]
+        / np.linalg.norm(ca.vectors[ia])
+        / np.linalg.norm(cb.vectors[ib])
+    )
+    assert cos < 0.95
+
+
+def test_tokens_map_back_to_text_through_offsets(model):
+    text = "Embeddings of the bank: naïve café, 東京 and 🙂!"
+    emb = embed(text, model=model, special_tokens=False)
+    for tok, (start, end) in zip(emb.tokens, emb.offsets, strict=True):
+        piece = text[start:end].lower()
+        if tok != "[UNK]":
+            assert tok.removeprefix("##") in (piece, _strip_accents(piece)), (tok, piece)
+
+
+def _strip_accents(s: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
+
+
+def test_special_tokens_can_be_dropped(model):
+    emb = embed("hi how are you", model=model, special_tokens=False)
+    assert emb.tokens == ["hi", "how", "are", "you"] and not any(emb.special)
+    ctx_all = embed("hi how are you", kind="contextual", model=model)
+    ctx = embed("hi how are you", kind="contextual", model=model, special_tokens=False)
+    # Dropping the rows does not change what the model computed for the others.
+    np.testing.assert_allclose(ctx.vectors, ctx_all.vectors[1:-1])
+
+
+def test_subwords_merge_into_words_with_mean_vectors(model):
+    pieces = embed("embeddings work", model=model)
+    assert pieces.tokens == ["[CLS]", "em", "##bed", "##ding", "##s", "work", "[SEP]"]
+    words = embed("embeddings work", model=model, merge_subwords=True)
+    assert words.tokens == ["[CLS]", "embeddings", "work", "[SEP]"]
+    np.testing.assert_allclose(words.vectors[1], pieces.vectors[1:5].mean(axis=0))
+    assert words.offsets[1] == (0, 10)
+    assert (
+        words.token_ids[1]
+        == pieces.token_ids[1] + pieces.token_ids[2] + pieces.token_ids[3] + pieces.token_ids[4]
+    )
+
+
+def test_repeated_tokens_keep_their_own_rows(model):
+    emb = embed("the cat and the dog", model=model, special_tokens=False)
+    assert emb.tokens == ["the", "cat", "and", "the", "dog"]
+    assert emb.offsets[0] != emb.offsets[3]
+
+
+def test_long_text_is_truncated_and_says_so(model):
+    emb = embed("word " * 300, model=model)
+    assert len(emb.tokens) == 256 and emb.truncated and emb.n_dropped == 300 - 254
+    short = embed("word " * 10, model=model)
+    assert not short.truncated and short.n_dropped == 0
+    ctx = embed("word " * 300, kind="contextual", model=model)
+    assert ctx.vectors.shape == (256, 384) and ctx.n_dropped == 46
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t "])
+def test_empty_text_raises(model, text):
+    with pytest.raises(ValueError, match="empty"):
+        embed(text, model=model)
+
+
+def test_control_characters_only_raise(model):
+    with pytest.raises(ValueError, match="no tokens"):
+        embed("\x00\x01\u200b", model=model)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"kind": "dynamic"}, "kind must be one of")])
+def test_bad_kind_raises(model, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        embed("hi", model=model, **kwargs)
+
+
+def test_non_string_raises(model):
+    with pytest.raises(ValueError, match="string"):
+        embed(42, model=model)  # type: ignore[arg-type]
+
+
+def test_shared_model_is_thread_safe(model):
+    texts = [f"sentence number {i} about the river bank" for i in range(8)]
+    expected = {t: embed(t, kind="contextual", model=model).vectors for t in texts}
+    errors: list[BaseException] = []
+
+    def work(t: str) -> None:
+        try:
+            for _ in range(3):
+                got = embed(t, kind="contextual", model=model).vectors
+                np.testing.assert_allclose(got, expected[t], rtol=1e-5, atol=1e-6)
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in texts]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors[0]
+
+
+def test_bundled_model_loads_with_the_network_unavailable(tmp_path):
+    script = textwrap.dedent(
+        """
+        import socket
+        attempts = []
+        def refuse(self, address, *args, **kwargs):
+            if self.family in (socket.AF_INET, socket.AF_INET6):
+                attempts.append(address)
+                raise OSError("network disabled for this test")
+            return real_connect(self, address, *args, **kwargs)
+        real_connect = socket.socket.connect
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
+        import attn_core
+        emb = attn_core.embed("hi how are you", kind="contextual")
+        assert emb.vectors.shape == (6, 384), emb.vectors.shape
+        assert not attempts, attempts
+        print("OK", len(attempts))
+        """
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "OK 0" in done.stdout

@@ -1,0 +1,91 @@
+"""attn_core.reduce: one shared basis for before and after, and the contraction figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attn_core import self_attention, spread_ratio, to_plane
+from attn_core.reduce import mean_pairwise_distance
+
+
+def test_pca_is_one_basis_fitted_on_both(x):
+    after = self_attention(x).output
+    plane = to_plane(x, after)
+    both = np.vstack([x, after])
+    centred = both - both.mean(axis=0)
+    # Coordinates are projections on the top-2 right singular vectors of the joint data.
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    coords = np.vstack([plane.before, plane.after])
+    np.testing.assert_allclose(np.abs(coords), np.abs(centred @ vt[:2].T), atol=1e-10)
+    assert plane.explained == pytest.approx(tuple((s[:2] ** 2) / (s**2).sum()))
+    # Distances shrink (never grow) under an orthogonal projection onto the plane.
+    assert np.linalg.norm(plane.after[0] - plane.before[0]) <= np.linalg.norm(after[0] - x[0])
+
+
+def test_pca_sign_is_deterministic(x):
+    after = self_attention(x).output
+    a, b = to_plane(x, after), to_plane(x.copy(), after.copy())
+    np.testing.assert_array_equal(a.before, b.before)
+    flipped = to_plane(-x, -after)  # a mirror dataset gets the same fixed-sign convention
+    np.testing.assert_allclose(np.abs(flipped.before), np.abs(a.before), atol=1e-10)
+
+
+def test_raw_features_are_the_original_columns(x):
+    after = self_attention(x).output
+    plane = to_plane(x, after, method="raw", features=(3, 5))
+    np.testing.assert_array_equal(plane.before, x[:, [3, 5]])
+    np.testing.assert_array_equal(plane.after, after[:, [3, 5]])
+    assert plane.axis_titles == ("feature 3", "feature 5")
+
+
+@pytest.mark.parametrize("t", [1, 2, 3, 7, 40])
+def test_tsne_handles_few_points_and_is_seeded(rng, t):
+    x = rng.normal(size=(t, 10))
+    after = self_attention(x).output
+    a = to_plane(x, after, method="tsne", seed=1)
+    b = to_plane(x, after, method="tsne", seed=1)
+    assert a.before.shape == (t, 2) and a.after.shape == (t, 2)
+    assert np.isfinite(a.before).all() and np.isfinite(a.after).all()
+    np.testing.assert_allclose(a.before, b.before)
+
+
+def test_one_token_and_identical_points():
+    one = np.array([[1.0, 2.0, 3.0]])
+    plane = to_plane(one, one)
+    assert plane.before.shape == (1, 2)
+    assert np.isfinite(plane.before).all()
+    same = np.ones((4, 3))
+    assert np.isfinite(to_plane(same, same).after).all()
+
+
+def test_spread_ratio_against_brute_force(x):
+    after = self_attention(x).output
+    brute = np.mean([np.linalg.norm(a - b) for i, a in enumerate(x) for b in x[i + 1 :]])
+    assert mean_pairwise_distance(x) == pytest.approx(brute)
+    brute_after = np.mean(
+        [np.linalg.norm(a - b) for i, a in enumerate(after) for b in after[i + 1 :]]
+    )
+    assert spread_ratio(x, after) == pytest.approx(brute_after / brute)
+
+
+def test_attention_pulls_points_together(x):
+    # Every output is a convex mix of the inputs, so the outputs are never more spread.
+    for temperature in (0.5, 1.0, 10.0):
+        assert spread_ratio(x, self_attention(x, temperature=temperature).output) < 1.0
+    assert np.isnan(spread_ratio(x[:1], x[:1]))
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kwargs", "message"),
+    [
+        (np.ones((3, 4)), np.ones((3, 5)), {}, "same shape"),
+        (np.ones(3), np.ones(3), {}, "2-D"),
+        (np.ones((3, 4)), np.full((3, 4), np.nan), {}, "finite"),
+        (np.ones((3, 4)), np.ones((3, 4)), {"method": "umap"}, "method must be one of"),
+        (np.ones((3, 4)), np.ones((3, 4)), {"method": "raw", "features": (0, 9)}, "features"),
+    ],
+)
+def test_bad_arguments_raise(before, after, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        to_plane(before, after, **kwargs)
