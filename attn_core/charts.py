@@ -1,0 +1,370 @@
+"""Arrays + labels -> Altair charts. Builders return charts; they never render.
+
+Small matrices become one rectangle per cell (hover shows exact values, a click can pick a
+row). Large ones (a 256-token text makes 65 536 cells) become one raster image inside the
+same axes, so the browser draws one mark instead of tens of thousands. Both use the same
+colour stops, interpolated the same way, so the two renderings of a matrix look alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import Counter
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from attn_core.reduce import Plane
+
+DIVERGING = (
+    *("#2166ac", "#4393c3", "#92c5de", "#d1e5f0"),
+    "#f7f7f7",
+    *("#fddbc7", "#f4a582", "#d6604d", "#b2182b"),
+)
+"""Blue (negative) - white (0) - red (positive), ColorBrewer RdBu."""
+SEQUENTIAL = (
+    *("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6"),
+    *("#4292c6", "#2171b5", "#08519c", "#08306b"),
+)
+"""White (0) to dark blue (1), ColorBrewer Blues: attention weights."""
+
+RASTER_CELLS = 2500
+"""Above this many cells a heatmap is drawn as one image."""
+VALUE_CELLS = 144
+"""Up to this many cells (12 x 12) the values are printed inside the cells."""
+LABELLED_ROWS = 64
+"""Up to this many rows a raster heatmap still names each row."""
+BEFORE_COLOUR, AFTER_COLOUR = "#7f7f7f", "#d6604d"
+INKS = ["white", "#222222"]
+# Sizes are those of the data area; axes, labels and titles come on top. FIT_WIDTH also
+# stretches the width to the page column. (Streamlit's own default, "fit", squeezes the
+# axes into the given height instead, which flattens charts with long labels.)
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+PAD = alt.AutoSizeParams(type="pad", contains="padding")
+"""Text colours on dark and on light cells."""
+
+
+def token_labels(tokens: list[str]) -> list[str]:
+    """One distinct label per position: repeated tokens get ``#1``, ``#2``… suffixes.
+
+    A WordPiece token never contains a space, so ``"the #2"`` cannot collide with a token.
+    """
+    counts = Counter(tokens)
+    seen: Counter[str] = Counter()
+    labels = []
+    for tok in tokens:
+        seen[tok] += 1
+        labels.append(f"{tok} #{seen[tok]}" if counts[tok] > 1 else tok)
+    return labels
+
+
+def is_raster(shape: tuple[int, int]) -> bool:
+    """Whether ``heatmap`` draws a matrix of this shape as one image (no hover, no clicks)."""
+    return shape[0] * shape[1] > RASTER_CELLS
+
+
+def colour_scale(palette: str, domain: tuple[float, float]) -> alt.Scale:
+    """The Altair colour scale for ``palette`` ("diverging" or "weights") over ``domain``."""
+    stops = DIVERGING if palette == "diverging" else SEQUENTIAL
+    return alt.Scale(domain=list(domain), range=list(stops), interpolate="rgb", clamp=True)
+
+
+def symmetric_domain(matrix: np.ndarray, quantile: float = 1.0) -> tuple[float, float]:
+    """``(-m, m)`` around 0, so 0 sits at the white midpoint.
+
+    ``m`` is the largest magnitude, or with ``quantile < 1`` that quantile of the
+    magnitudes: embedding tables have a few outlier dimensions that would otherwise wash
+    every other cell out to white (the colour scale clamps; hover shows exact values).
+    """
+    m = float(np.quantile(np.abs(matrix), quantile)) if matrix.size else 1.0
+    return (-m, m) if m > 0 else (-1.0, 1.0)
+
+
+def heatmap(
+    matrix: np.ndarray,
+    row_labels: list[str],
+    col_labels: list[str] | None = None,
+    *,
+    palette: str = "diverging",
+    domain: tuple[float, float] | None = None,
+    title: str = "",
+    x_title: str = "",
+    y_title: str = "",
+    value_title: str = "value",
+    select: str | None = None,
+    height: int | None = None,
+) -> alt.LayerChart:
+    """A matrix as a heatmap: rows top to bottom, columns left to right.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (R, C)
+    row_labels : list of str, length R
+        Distinct labels (see ``token_labels``).
+    col_labels : list of str, length C, optional
+        Distinct labels; ``None`` numbers the columns (for feature dimensions).
+    palette : {"diverging", "weights"}
+        Diverging is centred at 0; weights runs 0 (white) to 1 (dark blue).
+    domain : (float, float), optional
+        Colour range; by default ``(0, 1)`` for weights, else symmetric around 0: the
+        largest magnitude for token x token matrices, the 99th percentile of magnitudes
+        for token x feature ones.
+    select : str, optional
+        Name of a click selection on the row (vector rendering only), for picking a token.
+    height : int, optional
+        Plot height in pixels; by default about 28 px a row, within [140, 640]. A
+        token x token matrix (``col_labels`` given) is drawn square.
+
+    Returns
+    -------
+    alt.LayerChart
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    rows, cols = matrix.shape
+    if len(row_labels) != rows or (col_labels is not None and len(col_labels) != cols):
+        raise ValueError(
+            f"labels must match the matrix shape {matrix.shape}, got {len(row_labels)} rows"
+            f" and {'numbered' if col_labels is None else len(col_labels)} columns"
+        )
+    if domain is None and palette == "weights":
+        domain = (0.0, 1.0)
+    elif domain is None:
+        domain = symmetric_domain(matrix, 1.0 if col_labels is not None else 0.99)
+    if height is None:  # token x token cells get room for their rotated column labels
+        height = int(np.clip((40 if col_labels is not None else 28) * rows, 140, 640))
+    if is_raster(matrix.shape):
+        chart = _raster_heatmap(matrix, row_labels, palette, domain, x_title, value_title)
+    else:
+        chart = _vector_heatmap(
+            matrix, row_labels, col_labels, palette, domain, x_title, y_title, value_title, select
+        )
+    if col_labels is not None:  # token x token: square cells, drawn at its own size
+        return chart.properties(title=title, height=height, width=height, autosize=PAD)
+    return chart.properties(title=title, height=height, autosize=FIT_WIDTH)
+
+
+def _vector_heatmap(
+    matrix, row_labels, col_labels, palette, domain, x_title, y_title, value_title, select
+) -> alt.LayerChart:
+    rows, cols = matrix.shape
+    numbered = col_labels is None
+    frame = pd.DataFrame(
+        {
+            "row": np.repeat(row_labels, cols),
+            "col": np.tile(np.arange(cols) if numbered else col_labels, rows),
+            "value": matrix.ravel(),
+        }
+    )
+    lo, hi = domain
+    # Dark ink on light cells, white ink on dark ones: relative position in the colour range.
+    position = (frame["value"] - lo) / (hi - lo if hi > lo else 1.0)
+    dark = (position > 0.8) | ((position < 0.2) if palette == "diverging" else False)
+    frame["ink"] = np.where(dark, INKS[0], INKS[1])
+    if numbered:  # feature dimensions: a continuous axis 0..C that stretches to any width
+        frame["col_end"] = frame["col"] + 1
+        x = alt.X("col:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title)
+        x_extra = {"x2": "col_end:Q"}
+    else:
+        x = alt.X("col:N", sort=col_labels, title=x_title, axis=alt.Axis(labelAngle=-45))
+        x_extra = {}
+    y_axis = alt.Axis(labelLimit=160, labelOverlap=False)
+    base = alt.Chart(frame).encode(
+        x=x, y=alt.Y("row:N", sort=row_labels, title=y_title, axis=y_axis), **x_extra
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title),
+        tooltip=[
+            alt.Tooltip("row:N", title=y_title or "row"),
+            alt.Tooltip("col:N", title=x_title or "column"),
+            alt.Tooltip("value:Q", title=value_title, format=".4f"),
+        ],
+    )
+    if select:
+        pick = alt.selection_point(name=select, fields=["row"], on="click", clear="dblclick")
+        rect = rect.add_params(pick)
+    layers = [rect]
+    if rows * cols <= VALUE_CELLS:
+        fmt = ".2f" if palette == "weights" or np.abs(matrix).max() < 10 else ".1f"
+        layers.append(
+            base.mark_text(fontSize=13).encode(
+                text=alt.Text("value:Q", format=fmt),
+                # An identity mapping; Vega-Lite 6 rejects the shorter "scale": null.
+                color=alt.Color("ink:N", scale=alt.Scale(domain=INKS, range=INKS), legend=None),
+            )
+        )
+    return alt.layer(*layers)
+
+
+def _raster_heatmap(matrix, row_labels, palette, domain, x_title, value_title) -> alt.LayerChart:
+    rows, cols = matrix.shape
+    url = _png_data_url(matrix, palette, domain)
+    frame = pd.DataFrame({"x": [0], "x2": [cols], "y": [0], "y2": [rows], "url": [url]})
+    image = (
+        alt.Chart(frame)
+        .mark_image(aspect=False)
+        .encode(
+            x=alt.X("x:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title),
+            x2="x2",
+            y=alt.Y("y:Q", scale=alt.Scale(domain=[0, rows], reverse=True, nice=False), axis=None),
+            y2="y2",
+            url="url:N",
+        )
+    )
+    # An invisible mark carries the colour scale, so the image gets a legend like the others.
+    legend = (
+        alt.Chart(pd.DataFrame({"value": list(domain)}))
+        .mark_point(opacity=0)
+        .encode(color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title))
+    )
+    layers = [image, legend]
+    if rows <= LABELLED_ROWS:
+        names = pd.DataFrame({"y": np.arange(rows) + 0.5, "label": row_labels})
+        layers.append(
+            alt.Chart(names)
+            .mark_text(align="right", baseline="middle", dx=-4, fontSize=11)
+            .encode(x=alt.datum(0), y="y:Q", text="label:N")
+        )
+    return alt.layer(*layers)
+
+
+def colours(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> np.ndarray:
+    """RGB bytes ``(R, C, 3)`` of each cell, as ``colour_scale`` draws it (linear RGB)."""
+    stops = DIVERGING if palette == "diverging" else SEQUENTIAL
+    rgb = np.array([[int(s[k : k + 2], 16) for k in (1, 3, 5)] for s in stops], dtype=float)
+    lo, hi = domain
+    t = np.clip((matrix - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)  # (R, C) in [0, 1]
+    grid = np.linspace(0.0, 1.0, len(stops))  # (S,)
+    channels = [np.interp(t, grid, rgb[:, c]) for c in range(3)]  # 3 x (R, C)
+    return np.rint(np.stack(channels, axis=-1)).astype(np.uint8)  # (R, C, 3)
+
+
+def _png_data_url(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> str:
+    from PIL import Image
+
+    rows, cols = matrix.shape
+    # Upscale with nearest-neighbour so the browser does not blur the cells when stretching.
+    fy, fx = max(1, 768 // rows), max(1, 1536 // cols)
+    pixels = np.repeat(np.repeat(colours(matrix, palette, domain), fy, axis=0), fx, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="RGB").save(buffer, format="PNG", optimize=False)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def bars(
+    values: np.ndarray,
+    labels: list[str],
+    *,
+    title: str = "",
+    value_title: str = "value",
+    domain: tuple[float, float] | None = None,
+    colour: str = "#4292c6",
+    fmt: str = ".2f",
+    height: int | None = None,
+) -> alt.LayerChart:
+    """One horizontal bar per label, in the given order, with the value printed."""
+    values = np.asarray(values, dtype=np.float64)
+    frame = pd.DataFrame({"label": labels, "value": values})
+    scale = alt.Scale(domain=list(domain)) if domain else alt.Undefined
+    base = alt.Chart(frame).encode(
+        y=alt.Y("label:N", sort=list(labels), title=None, axis=alt.Axis(labelLimit=160)),
+        x=alt.X("value:Q", title=value_title, scale=scale),
+        tooltip=[alt.Tooltip("label:N", title="token"), alt.Tooltip("value:Q", format=".4f")],
+    )
+    layers = [base.mark_bar(color=colour)]
+    if len(labels) <= 40:
+        layers.append(
+            base.mark_text(align="left", dx=3, fontSize=12).encode(
+                text=alt.Text("value:Q", format=fmt)
+            )
+        )
+    height = height or int(np.clip(22 * len(labels), 80, 640))
+    return alt.layer(*layers).properties(title=title, height=height, autosize=FIT_WIDTH)
+
+
+def geometry(
+    plane: Plane,
+    labels: list[str],
+    *,
+    before_name: str = "x (before)",
+    after_name: str = "y (after)",
+    title: str = "",
+    size: int = 520,
+    show_labels: bool | None = None,
+    label_stage: str = "before",
+) -> alt.LayerChart:
+    """Before and after points in one plane, an arrow from each ``before[i]`` to ``after[i]``.
+
+    Both axes get the same span, so directions and distances are not distorted. Labels go
+    on the ``label_stage`` points ("before" or "after"), by default when up to 40 tokens.
+    """
+    t = len(labels)
+    bx, by = plane.before[:, 0], plane.before[:, 1]
+    ax, ay = plane.after[:, 0], plane.after[:, 1]
+    everything = np.concatenate([plane.before, plane.after])
+    centre = (everything.max(axis=0) + everything.min(axis=0)) / 2
+    half = max(float((everything.max(axis=0) - everything.min(axis=0)).max()) / 2 * 1.15, 1e-9)
+    x_scale = alt.Scale(domain=[centre[0] - half, centre[0] + half], nice=False, zero=False)
+    y_scale = alt.Scale(domain=[centre[1] - half, centre[1] + half], nice=False, zero=False)
+    x_title, y_title = plane.axis_titles
+
+    points = pd.DataFrame(
+        {
+            "token": list(labels) * 2,
+            "x": np.concatenate([bx, ax]),
+            "y": np.concatenate([by, ay]),
+            "stage": [before_name] * t + [after_name] * t,
+        }
+    )
+    moves = pd.DataFrame(
+        {
+            "token": labels,
+            "x": bx,
+            "y": by,
+            "x2": ax,
+            "y2": ay,
+            # Vega's angle is clockwise from "up"; axes share one span, so data angle = screen.
+            "angle": np.degrees(np.arctan2(ax - bx, ay - by)),
+        }
+    )
+    stage_colour = alt.Color(
+        "stage:N",
+        scale=alt.Scale(domain=[before_name, after_name], range=[BEFORE_COLOUR, AFTER_COLOUR]),
+        legend=alt.Legend(title=None, orient="top"),
+    )
+    xs, ys = alt.X("x:Q", scale=x_scale, title=x_title), alt.Y("y:Q", scale=y_scale, title=y_title)
+    arrows = (
+        alt.Chart(moves)
+        .mark_rule(color="#999999", strokeWidth=1.2)
+        .encode(x=xs, y=ys, x2="x2", y2="y2")
+    )
+    heads = (
+        alt.Chart(moves)
+        .mark_point(shape="triangle-up", size=60, filled=True, color="#999999")
+        .encode(x=alt.X("x2:Q", scale=x_scale), y=alt.Y("y2:Q", scale=y_scale), angle="angle:Q")
+    )
+    dots = (
+        alt.Chart(points)
+        .mark_circle(size=90, opacity=0.9)
+        .encode(
+            x=xs,
+            y=ys,
+            color=stage_colour,
+            tooltip=[
+                "token:N",
+                "stage:N",
+                alt.Tooltip("x:Q", format=".3f"),
+                alt.Tooltip("y:Q", format=".3f"),
+            ],
+        )
+    )
+    layers = [arrows, heads, dots]
+    labelled = after_name if label_stage == "after" else before_name
+    if show_labels if show_labels is not None else t <= 40:
+        layers.append(
+            alt.Chart(points[points["stage"] == labelled])
+            .mark_text(align="left", dx=7, dy=-7, fontSize=13, color="#333333")
+            .encode(x=xs, y=ys, text="token:N")
+        )
+    return alt.layer(*layers).properties(title=title, width=size, height=size, autosize=PAD)

@@ -1,0 +1,552 @@
+"""Self-attention, step by step: the Streamlit page.
+
+It follows the seed's walkthrough top to bottom: text -> embeddings X -> W' = X Xᵀ ->
+row-normalised W -> Y = W X -> geometry -> context awareness -> learnable projections.
+The page wires widgets to ``attn_core`` and lays out charts; it holds no math.
+
+Controls sit in the section they belong to, but some are read before the sections above
+them are drawn (the temperature in section 4 shapes section 3's caption and section 5's
+output). Each section therefore gets its container first, and is filled in order later.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import attn_core
+from attn_core import charts
+
+MODEL_NAME = attn_core.BUNDLED_MODEL
+MAX_CHARS = 200_000
+D_K_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 384)
+PARAMETER_FREE, LEARNABLE = "Parameter-free (X Xᵀ)", "Learnable projections (random)"
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "raw": "Two raw features"}
+KIND_NAMES = {"static": "Static (context-free)", "contextual": "Contextual (final layer)"}
+EXAMPLES = {
+    "The seed's sentence": ("hi how are you", "hey, how old are you?"),
+    "Two kinds of bank": (
+        "I sat on the river bank and watched the water.",
+        "The bank raised its interest rates again.",
+    ),
+    "Repeated words": ("the cat and the dog", "the dog chased the cat"),
+    "A paragraph": (
+        "Self-attention lets every word in a sentence look at every other word. Each word "
+        "scores how similar the others are, turns the scores into weights that sum to one, "
+        "and becomes a weighted mix of all the words. Words that appear together pull each "
+        "other's representations closer, which is how a model becomes aware of context.",
+        "Attention weights tell each word how much of every other word to mix in.",
+    ),
+}
+SECTIONS = {
+    "text": ("1 · Text and tokens", "What you type, cut into the pieces the model reads."),
+    "x": (
+        "2 · Embeddings X",
+        "Each token becomes a row of 384 numbers. Static vectors ignore the other words.",
+    ),
+    "scores": (
+        "3 · Unnormalised W′",
+        "Every pair of tokens gets a dot product: large when two vectors point the same way.",
+    ),
+    "weights": (
+        "4 · Normalised W",
+        "Each row goes through a softmax: positive weights that add up to 1.",
+    ),
+    "output": (
+        "5 · Output Y = W X",
+        "Each token's new vector is a weighted mix of the vectors, using its row of W.",
+    ),
+    "geometry": (
+        "6 · Geometry",
+        "Before and after attention, in one 2-D map: the points shift closer together.",
+    ),
+    "context": (
+        "7 · Context awareness",
+        "The same word in two sentences: one vector before attention, two different after.",
+    ),
+    "learnable": (
+        "8 · Learnable projections",
+        "Real transformers learn W_q, W_k, W_v. Here they are random: the starting point.",
+    ),
+}
+
+
+# ---------------------------------------------------------------- data (cached) ----------
+
+
+@st.cache_resource(show_spinner=f"Loading {MODEL_NAME} (first start only)…")
+def get_model() -> attn_core.Model:
+    """The bundled model, loaded once per server and shared by every session."""
+    return attn_core.load_model()
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def get_embedding(
+    text: str, kind: str, special_tokens: bool, merge_subwords: bool
+) -> attn_core.Embedding | str:
+    """Token vectors for one text and its options, or a message saying why there are none."""
+    try:
+        return attn_core.embed(
+            text,
+            kind=kind,
+            model=get_model(),
+            special_tokens=special_tokens,
+            merge_subwords=merge_subwords,
+        )
+    except ValueError as exc:
+        return str(exc).capitalize()
+
+
+@st.cache_data(max_entries=64, show_spinner="Fitting the 2-D map…")
+def get_plane(
+    before: np.ndarray, after: np.ndarray, method: str, features: tuple[int, int]
+) -> attn_core.Plane:
+    return attn_core.to_plane(before, after, method=method, features=features)
+
+
+# ---------------------------------------------------------------- controls ---------------
+
+
+def pick_example() -> None:
+    """Put the chosen example into the two text boxes."""
+    name = st.session_state.get("example")
+    if name in EXAMPLES:
+        st.session_state["text"], st.session_state["text2"] = EXAMPLES[name]
+
+
+def mode_changed() -> None:
+    """Each mode starts from its own default: 1/√d scaling off parameter-free, on projected."""
+    st.session_state["scale"] = st.session_state["mode"] == LEARNABLE
+
+
+def reroll() -> None:
+    st.session_state["seed"] = secrets.randbelow(10_000)
+
+
+def focus_from_click(chart_key: str, labels_key: str) -> None:
+    """A click on a heatmap row focuses that token."""
+    picked = st.session_state.get(chart_key, {}).get("selection", {}).get("pick", [])
+    labels = st.session_state.get(labels_key, [])
+    if picked and picked[0].get("row") in labels:
+        st.session_state["focus"] = labels.index(picked[0]["row"])
+
+
+def init_state() -> None:
+    defaults = {
+        "text": EXAMPLES["The seed's sentence"][0],
+        "text2": EXAMPLES["The seed's sentence"][1],
+        "mode": PARAMETER_FREE,
+        "scale": False,
+        "seed": 0,
+    }
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+
+
+# ---------------------------------------------------------------- sections ---------------
+
+
+def section(key: str) -> st.delta_generator.DeltaGenerator:
+    """A container with the section's title and its one-line explanation."""
+    box = st.container()
+    title, explanation = SECTIONS[key]
+    box.header(title, anchor=key)
+    box.caption(explanation)
+    return box
+
+
+def show_tokens(box, emb: attn_core.Embedding) -> None:
+    with box:
+        if emb.truncated:
+            st.warning(
+                f"The text is longer than the model reads ({emb.max_tokens} word pieces with "
+                f"[CLS] and [SEP]): the last {emb.n_dropped} word pieces were dropped.",
+                icon=":material/content_cut:",
+            )
+        st.write(f"The model sees **{len(emb.tokens)} tokens**:")
+        st.code("  ·  ".join(emb.tokens), language=None, wrap_lines=True)
+        with st.expander("Token table (position, token, characters, vocabulary ids)"):
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "token": emb.tokens,
+                        "characters": [f"{a}–{b}" if b else "" for a, b in emb.offsets],
+                        "text": [emb.text[a:b] for a, b in emb.offsets],
+                        "ids": [" ".join(map(str, ids)) for ids in emb.token_ids],
+                    }
+                ),
+                width="stretch",
+            )
+
+
+def show_matrix_with_norms(box, matrix, labels, *, name: str, x_title: str) -> None:
+    """A token x feature heatmap with each row's length beside it."""
+    with box:
+        left, right = st.columns([5, 1])
+        left.altair_chart(
+            charts.heatmap(matrix, labels, palette="diverging", x_title=x_title, value_title=name),
+            width="stretch",
+        )
+        right.altair_chart(
+            charts.bars(
+                np.linalg.norm(matrix, axis=1), labels, value_title=f"‖{name}ᵢ‖", fmt=".2f"
+            ),
+            width="stretch",
+        )
+
+
+def show_weights(box, res: attn_core.AttentionResult, labels: list[str]) -> None:
+    with box:
+        left, right = st.columns([3, 2])
+        clickable = not charts.is_raster(res.weights.shape)
+        left.altair_chart(
+            charts.heatmap(
+                res.weights,
+                labels,
+                labels,
+                palette="weights",
+                x_title="key j (attended to)",
+                y_title="query i (attending)",
+                value_title="w_ij",
+                select="pick" if clickable else None,
+            ),
+            width="content",
+            key="w_chart",
+            on_select=(lambda: focus_from_click("w_chart", "labels")) if clickable else "ignore",
+            selection_mode="pick" if clickable else None,
+        )
+        t = len(labels)
+        right.dataframe(
+            pd.DataFrame(
+                {
+                    "query": labels,
+                    "row sum": res.weights.sum(axis=1),
+                    "largest weight": res.weights.max(axis=1),
+                    "entropy (bits)": res.entropy,
+                }
+            ),
+            column_config={
+                "row sum": st.column_config.NumberColumn(format="%.3f"),
+                "largest weight": st.column_config.ProgressColumn(
+                    format="%.2f", min_value=0.0, max_value=1.0
+                ),
+                "entropy (bits)": st.column_config.ProgressColumn(
+                    format="%.2f", min_value=0.0, max_value=float(max(np.log2(t), 1e-9))
+                ),
+            },
+            hide_index=True,
+            width="stretch",
+        )
+        how = "Click a row of the heatmap or use" if clickable else "Use"
+        right.caption(
+            f"Entropy 0 bits: all attention on one token. {np.log2(t):.2f} bits: spread "
+            f"evenly over all {t}. {how} the token focus below to read one row in detail."
+        )
+
+
+def show_focus(box, res: attn_core.AttentionResult, labels: list[str]) -> None:
+    """One token's row of weights, and its output written out as the actual sum."""
+    with box:
+        if st.session_state.get("focus", 0) >= len(labels):
+            st.session_state["focus"] = 0  # the text changed and got shorter
+        i = st.selectbox(
+            "Token focus",
+            range(len(labels)),
+            format_func=lambda k: labels[k],
+            key="focus",
+            help="Or click a row of the W heatmap.",
+        )
+        st.altair_chart(
+            charts.bars(
+                res.weights[i],
+                labels,
+                title=f"How much {labels[i]!r} takes from each token",
+                value_title=f"w_{i}j",
+                domain=(0.0, 1.0),
+                fmt=".3f",
+            ),
+            width="stretch",
+        )
+        st.latex(output_sum_latex(res, i))
+        st.caption(
+            "The largest terms of the sum, and the first three of each vector's numbers. "
+            "Token j is the j-th row of the tables above, counting from 0."
+        )
+
+
+def output_sum_latex(res: attn_core.AttentionResult, i: int, terms: int = 3, dims: int = 3) -> str:
+    """``y_i = Σ_j w_ij v_j`` with the real numbers: the largest terms, the first dims.
+
+    Only indices and numbers go into the LaTeX; token text never does.
+    """
+    values, w = res.values, res.weights[i]
+    v = "v" if res.projected else "x"
+    order = [j for j in np.argsort(-w, kind="stable")[:terms] if w[j] > 0]
+
+    def vec(row: np.ndarray) -> str:
+        more = r",\ \ldots" if row.size > dims else ""
+        return r"\left[" + r",\ ".join(f"{a:.2f}" for a in row[:dims]) + more + r"\right]"
+
+    symbolic = " + ".join(f"{w[j]:.3f}\\,{v}_{{{j}}}" for j in order)
+    numeric = " + ".join(f"{w[j]:.3f}\\,{vec(values[j])}" for j in order)
+    rest = len(w) - len(order)
+    tail = rf" + \cdots\ (\text{{{rest} smaller terms}})" if rest else ""
+    return (
+        rf"\begin{{aligned}} y_{{{i}}} &= \sum_j w_{{{i}j}}\,{v}_j = {symbolic}{tail} \\"
+        rf" &= {numeric}{tail} \\ &= {vec(res.output[i])} \end{{aligned}}"
+    )
+
+
+def show_geometry(box, res: attn_core.AttentionResult, labels: list[str]) -> None:
+    with box:
+        before = res.values
+        left, right = st.columns([3, 2])
+        with right:
+            method = st.segmented_control(
+                "Map",
+                list(METHOD_NAMES),
+                format_func=METHOD_NAMES.get,
+                default="pca",
+                key="method",
+                required=True,
+            )
+            features = (0, 1)
+            if method == "raw":
+                width = before.shape[1]
+                a, b = st.columns(2)
+                fa = a.number_input("Feature a", 0, width - 1, 0, key="feature_a")
+                fb = b.number_input("Feature b", 0, width - 1, min(1, width - 1), key="feature_b")
+                features = (int(fa), int(fb))
+            ratio = attn_core.spread_ratio(before, res.output)
+            st.metric(
+                "Spread after ÷ before",
+                "—" if np.isnan(ratio) else f"{ratio:.2f}",
+                help="Mean distance between all pairs of tokens after attention, divided by "
+                "the same before, in all dimensions (not just the two drawn). Below 1: "
+                "attention pulled the tokens together.",
+            )
+            if method == "tsne":
+                st.caption("t-SNE keeps neighbourhoods, not distances: compare shapes only.")
+        plane = get_plane(before, res.output, method, features)
+        name = "v (values)" if res.projected else "x (before)"
+        left.altair_chart(
+            charts.geometry(plane, labels, before_name=name, after_name="y (after)"),
+            width="content",
+        )
+
+
+def show_context(box, settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
+    with box:
+        st.text_input("A second sentence", key="text2", max_chars=2_000)
+        emb_b = get_embedding(
+            st.session_state["text2"], settings["kind"], settings["special"], settings["merge"]
+        )
+        if isinstance(emb_b, str):
+            st.info(emb_b)
+            return
+        shared = [t for t in dict.fromkeys(emb_a.tokens) if t in emb_b.tokens]
+        shared = [t for t in shared if not t.startswith("[")] or shared
+        if not shared:
+            st.info("The two texts share no token: add a word from the first text.")
+            return
+        word = st.selectbox("A word both texts use", shared, key="shared_word")
+        res_b = attend(emb_b.vectors, settings)
+        ia, ib = emb_a.tokens.index(word), emb_b.tokens.index(word)
+        before = np.stack([res_a.values[ia], res_b.values[ib]])  # (2, d_v)
+        after = np.stack([res_a.output[ia], res_b.output[ib]])  # (2, d_v)
+        cos_before, cos_after = cosine(*before), cosine(*after)
+        left, right = st.columns([3, 2])
+        with right:
+            st.metric("Cosine similarity before attention", f"{cos_before:.3f}")
+            st.metric(
+                "Cosine similarity after attention",
+                f"{cos_after:.3f}",
+                delta=f"{cos_after - cos_before:+.3f}",
+            )
+            if settings["kind"] == "static":
+                st.caption(
+                    "Static vectors ignore the sentence, so before attention the word is the "
+                    "same point in both. After attention it has mixed in its neighbours."
+                )
+        plane = attn_core.to_plane(before, after)
+        left.altair_chart(
+            charts.geometry(
+                plane,
+                ["in text 1", "in text 2"],
+                before_name="before",
+                after_name="after",
+                size=420,
+                show_labels=True,
+                label_stage="after",
+            ),
+            width="content",
+        )
+
+
+def show_learnable(box, settings: dict, res_free, res_proj, labels: list[str]) -> None:
+    with box:
+        tabs = st.tabs(["Q = X W_q", "K = X W_k", "V = X W_v"])
+        for tab, (name, matrix) in zip(
+            tabs, (("q", res_proj.q), ("k", res_proj.k), ("v", res_proj.v)), strict=True
+        ):
+            tab.altair_chart(
+                charts.heatmap(
+                    matrix, labels, palette="diverging", x_title="dimension", value_title=name
+                ),
+                width="stretch",
+            )
+        st.subheader("The two W side by side", anchor=False)
+        st.caption(
+            "Same tokens, same temperature and mask: only the way the scores are made differs."
+        )
+        cols = st.columns(3)
+        panels = (
+            (res_free.weights, "weights", "W, parameter-free", "w_ij", (0.0, 1.0)),
+            (res_proj.weights, "weights", "W, random projections", "w_ij", (0.0, 1.0)),
+            (res_proj.weights - res_free.weights, "diverging", "difference", "Δw", (-1.0, 1.0)),
+        )
+        for col, (matrix, palette, title, value_title, domain) in zip(cols, panels, strict=True):
+            col.altair_chart(
+                charts.heatmap(
+                    matrix,
+                    labels,
+                    labels,
+                    palette=palette,
+                    domain=domain,
+                    title=title,
+                    value_title=value_title,
+                ),
+                width="content",
+            )
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b / norm) if norm > 0 else float("nan")
+
+
+def attend(x: np.ndarray, settings: dict, *, projected: bool | None = None):
+    """Self-attention of ``x`` with the page's settings (in the page's mode by default)."""
+    projected = settings["projected"] if projected is None else projected
+    projections = None
+    if projected:
+        d_k = min(settings["d_k"], x.shape[1])
+        projections = attn_core.random_projections(
+            x.shape[1], d_k, seed=settings["seed"], init=settings["init"]
+        )
+    return attn_core.self_attention(
+        x,
+        projections,
+        scale=settings["scale"],
+        temperature=settings["temperature"],
+        causal=settings["causal"],
+    )
+
+
+# ---------------------------------------------------------------- the page ---------------
+
+
+def main() -> None:
+    st.set_page_config(page_title="Self-attention, step by step", page_icon="🔍", layout="wide")
+    init_state()
+    st.title("Self-attention, step by step")
+    st.caption(
+        f"Type any text and watch {MODEL_NAME} tokens attend to each other: dot products, "
+        "softmax, weighted sums, and what that does to the vectors."
+    )
+    with st.sidebar:
+        st.radio("Attention", [PARAMETER_FREE, LEARNABLE], key="mode", on_change=mode_changed)
+        st.caption(
+            "Parameter-free: scores are X Xᵀ, as in the walkthrough. Learnable: scores are "
+            "Q Kᵀ with random W_q, W_k, W_v (settings in section 8)."
+        )
+        for key, (title, _) in SECTIONS.items():
+            st.markdown(f"[{title}](#{key})")
+
+    boxes = {key: section(key) for key in SECTIONS}
+
+    with boxes["text"]:
+        st.pills("Examples", list(EXAMPLES), key="example", on_change=pick_example, default=None)
+        st.text_area("Text", key="text", max_chars=MAX_CHARS, height=90)
+        a, b = st.columns(2)
+        special = a.toggle("Keep [CLS] and [SEP]", value=True, key="special")
+        merge = b.toggle("Merge sub-words (##) into words", value=False, key="merge")
+    with boxes["x"]:
+        kind = st.segmented_control(
+            "Vectors",
+            list(KIND_NAMES),
+            format_func=KIND_NAMES.get,
+            default="static",
+            key="kind",
+            required=True,
+        )
+    with boxes["weights"]:
+        a, b, c = st.columns(3)
+        scale = a.toggle("Scale by 1/√d", key="scale")
+        temperature = b.slider("Temperature τ", 0.05, 5.0, 1.0, 0.05, key="temperature")
+        causal = c.toggle("Causal mask (see only earlier tokens)", key="causal")
+    with boxes["learnable"]:
+        a, b, c, d = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
+        seed = a.number_input("Seed", 0, attn_core.projections.MAX_SEED, key="seed")
+        b.button("Re-roll", icon=":material/casino:", on_click=reroll, key="reroll")
+        d_k = c.select_slider("d_k (query/key width)", D_K_CHOICES, value=64, key="d_k")
+        init = d.selectbox("Initialisation", attn_core.INITS, key="init")
+
+    with boxes["text"]:
+        with st.spinner("Reading the text…"):
+            emb = get_embedding(st.session_state["text"], kind, special, merge)
+        if isinstance(emb, str):
+            st.info(emb if "empty" not in emb else "Type some text to begin.")
+            st.stop()
+        show_tokens(boxes["text"], emb)
+
+    settings = {
+        "kind": kind,
+        "special": special,
+        "merge": merge,
+        "projected": st.session_state["mode"] == LEARNABLE,
+        "scale": scale,
+        "temperature": temperature,
+        "causal": causal,
+        "seed": int(seed),
+        "d_k": int(d_k),
+        "init": init,
+    }
+    labels = charts.token_labels(emb.tokens)
+    st.session_state["labels"] = labels
+    res_free = attend(emb.vectors, settings, projected=False)
+    res_proj = attend(emb.vectors, settings, projected=True)
+    res = res_proj if settings["projected"] else res_free
+
+    show_matrix_with_norms(boxes["x"], emb.vectors, labels, name="x", x_title="dimension (384)")
+
+    with boxes["scores"]:
+        product = "Q Kᵀ" if res.projected else "X Xᵀ"
+        st.markdown(f"**W′ = {product}**: entry (i, j) is the dot product of token i and token j.")
+        st.altair_chart(
+            charts.heatmap(
+                res.scores,
+                labels,
+                labels,
+                palette="diverging",
+                x_title="key j",
+                y_title="query i",
+                value_title="w′_ij",
+            ),
+            width="content",
+        )
+
+    show_weights(boxes["weights"], res, labels)
+    show_matrix_with_norms(
+        boxes["output"], res.output, labels, name="y", x_title=f"dimension ({res.output.shape[1]})"
+    )
+    show_focus(boxes["output"], res, labels)
+    show_geometry(boxes["geometry"], res, labels)
+    show_context(boxes["context"], settings, emb, res)
+    show_learnable(boxes["learnable"], settings, res_free, res_proj, labels)
+
+
+main()
