@@ -167,7 +167,12 @@ def show_tokens(box, emb: attn_core.Embedding) -> None:
                 icon=":material/content_cut:",
             )
         st.write(f"The model sees **{len(emb.tokens)} tokens**:")
-        st.code("  ·  ".join(emb.tokens), language=None, wrap_lines=True)
+        st.code(
+            "  ·  ".join(emb.tokens),
+            language=None,
+            wrap_lines=True,
+            height="content" if len(emb.tokens) <= 60 else 160,
+        )
         with st.expander("Token table (position, token, characters, vocabulary ids)"):
             st.dataframe(
                 pd.DataFrame(
@@ -198,10 +203,11 @@ def show_matrix_with_norms(box, matrix, labels, *, name: str, x_title: str) -> N
         )
 
 
-def show_weights(box, res: attn_core.AttentionResult, labels: list[str]) -> None:
+def show_weights(box, res: attn_core.AttentionResult, labels: list[str], stretch: bool) -> None:
     with box:
         left, right = st.columns([3, 2])
         clickable = not charts.is_raster(res.weights.shape)
+        top = float(res.weights.max()) if stretch else 1.0
         left.altair_chart(
             charts.heatmap(
                 res.weights,
@@ -211,6 +217,7 @@ def show_weights(box, res: attn_core.AttentionResult, labels: list[str]) -> None
                 x_title="key j (attended to)",
                 y_title="query i (attending)",
                 value_title="w_ij",
+                domain=(0.0, top),
                 select="pick" if clickable else None,
             ),
             width="content",
@@ -294,9 +301,10 @@ def output_sum_latex(res: attn_core.AttentionResult, i: int, terms: int = 3, dim
     numeric = " + ".join(f"{w[j]:.3f}\\,{vec(values[j])}" for j in order)
     rest = len(w) - len(order)
     tail = rf" + \cdots\ (\text{{{rest} smaller terms}})" if rest else ""
+    dots = r" + \cdots" if rest else ""
     return (
         rf"\begin{{aligned}} y_{{{i}}} &= \sum_j w_{{{i}j}}\,{v}_j = {symbolic}{tail} \\"
-        rf" &= {numeric}{tail} \\ &= {vec(res.output[i])} \end{{aligned}}"
+        rf" &= {numeric}{dots} \\ &= {vec(res.output[i])} \end{{aligned}}"
     )
 
 
@@ -387,6 +395,7 @@ def show_context(box, settings: dict, emb_a: attn_core.Embedding, res_a) -> None
 
 
 def show_learnable(box, settings: dict, res_free, res_proj, labels: list[str]) -> None:
+    """Q, K, V of the random projections, and their W beside the parameter-free W."""
     with box:
         tabs = st.tabs(["Q = X W_q", "K = X W_k", "V = X W_v"])
         for tab, (name, matrix) in zip(
@@ -403,11 +412,17 @@ def show_learnable(box, settings: dict, res_free, res_proj, labels: list[str]) -
             "Same tokens, same temperature and mask: only the way the scores are made differs."
         )
         cols = st.columns(3)
+        difference = res_proj.weights - res_free.weights  # (T, T)
+        top, reach = 1.0, 1.0
+        if settings["stretch"]:
+            top = float(max(res_free.weights.max(), res_proj.weights.max()))
+            reach = max(float(np.abs(difference).max()), 1e-12)
         panels = (
-            (res_free.weights, "weights", "W, parameter-free", "w_ij", (0.0, 1.0)),
-            (res_proj.weights, "weights", "W, random projections", "w_ij", (0.0, 1.0)),
-            (res_proj.weights - res_free.weights, "diverging", "difference", "Δw", (-1.0, 1.0)),
+            (res_free.weights, "weights", "W, parameter-free", "w_ij", (0.0, top)),
+            (res_proj.weights, "weights", "W, random projections", "w_ij", (0.0, top)),
+            (difference, "diverging", "difference", "Δw", (-reach, reach)),
         )
+        size = int(np.clip(36 * len(labels), 160, 250))
         for col, (matrix, palette, title, value_title, domain) in zip(cols, panels, strict=True):
             col.altair_chart(
                 charts.heatmap(
@@ -418,6 +433,7 @@ def show_learnable(box, settings: dict, res_free, res_proj, labels: list[str]) -
                     domain=domain,
                     title=title,
                     value_title=value_title,
+                    height=size,
                 ),
                 width="content",
             )
@@ -486,6 +502,12 @@ def main() -> None:
     with boxes["weights"]:
         a, b, c = st.columns(3)
         scale = a.toggle("Scale by 1/√d", key="scale")
+        stretch = a.toggle(
+            "Stretch colours to the largest weight",
+            key="stretch",
+            help="Off: white is 0 and dark blue is 1. On: dark blue is the largest weight, "
+            "which shows the pattern of long texts, where every weight is small.",
+        )
         temperature = b.slider("Temperature τ", 0.05, 5.0, 1.0, 0.05, key="temperature")
         causal = c.toggle("Causal mask (see only earlier tokens)", key="causal")
     with boxes["learnable"]:
@@ -514,6 +536,7 @@ def main() -> None:
         "seed": int(seed),
         "d_k": int(d_k),
         "init": init,
+        "stretch": stretch,
     }
     labels = charts.token_labels(emb.tokens)
     st.session_state["labels"] = labels
@@ -539,7 +562,7 @@ def main() -> None:
             width="content",
         )
 
-    show_weights(boxes["weights"], res, labels)
+    show_weights(boxes["weights"], res, labels, stretch)
     show_matrix_with_norms(
         boxes["output"], res.output, labels, name="y", x_title=f"dimension ({res.output.shape[1]})"
     )

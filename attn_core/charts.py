@@ -115,7 +115,7 @@ def heatmap(
         Name of a click selection on the row (vector rendering only), for picking a token.
     height : int, optional
         Plot height in pixels; by default about 28 px a row, within [140, 640]. A
-        token x token matrix (``col_labels`` given) is drawn square.
+        token x token matrix (``col_labels`` given) is drawn square, at most 520 px.
 
     Returns
     -------
@@ -133,7 +133,8 @@ def heatmap(
     elif domain is None:
         domain = symmetric_domain(matrix, 1.0 if col_labels is not None else 0.99)
     if height is None:  # token x token cells get room for their rotated column labels
-        height = int(np.clip((40 if col_labels is not None else 28) * rows, 140, 640))
+        square = col_labels is not None
+        height = int(np.clip((40 if square else 28) * rows, 140, 520 if square else 640))
     if is_raster(matrix.shape):
         chart = _raster_heatmap(matrix, row_labels, palette, domain, x_title, value_title)
     else:

@@ -1,0 +1,177 @@
+"""The page in a real browser: Debian's Chromium driven by Playwright against `streamlit run`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "test-output"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """`streamlit run dashboard.py` on a free loopback port, stopped after the module."""
+    port = free_port()
+    OUTPUT.mkdir(exist_ok=True)
+    log = (OUTPUT / "streamlit-server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start within 120 s; see test-output/streamlit-server.log")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is required: apt-get install -y chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.goto(server)
+    pg.wait_for_selector(IDLE, timeout=180_000)
+    yield pg
+    context.close()
+
+
+def set_text(page: Page, text: str) -> None:
+    """Type into the main text box and submit it as a person would (Ctrl+Enter)."""
+    box = page.get_by_label("Text", exact=True)
+    box.fill(text)
+    box.press("Control+Enter")
+
+
+def full_page_screenshot(page: Page, path: Path) -> None:
+    """Streamlit scrolls inside its own container: grow the viewport to the content first."""
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": int(height) + 40})
+    page.wait_for_timeout(1500)  # let the charts re-layout at the new size
+    page.screenshot(path=str(path), full_page=True)
+
+
+def test_type_text_switch_mode_and_screenshot(page: Page):
+    tokens = page.locator('[data-testid="stCode"]').first
+    expect(tokens).to_contain_text("[CLS]  ·  hi  ·  how  ·  are  ·  you  ·  [SEP]")
+
+    set_text(page, "the cat sat on the mat")
+    expect(tokens).to_contain_text("the  ·  cat  ·  sat  ·  on  ·  the  ·  mat", timeout=60_000)
+    page.wait_for_selector(IDLE)
+
+    page.get_by_text("Learnable projections (random)").click()
+    expect(page.get_by_text("W′ = Q Kᵀ", exact=False)).to_be_visible(timeout=60_000)
+    page.wait_for_selector(IDLE)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+    for title in ("1 · Text and tokens", "6 · Geometry", "8 · Learnable projections"):
+        expect(page.get_by_role("heading", name=title)).to_be_visible()
+    # every visible chart actually drew something (K and V wait in hidden tabs)
+    charts = page.locator('[data-testid="stVegaLiteChart"]:visible')
+    assert charts.count() >= 12
+    for i in range(charts.count()):
+        box = charts.nth(i).bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 60, (i, box)
+
+    OUTPUT.mkdir(exist_ok=True)
+    full_page_screenshot(page, OUTPUT / "dashboard.png")
+    assert (OUTPUT / "dashboard.png").stat().st_size > 50_000
+
+
+def test_clicking_a_row_of_w_focuses_that_token(page: Page):
+    weights = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="w_ij").first
+    weights.scroll_into_view_if_needed()
+    cells = weights.locator("g.mark-rect.role-mark path")
+    expect(cells).to_have_count(36)  # 6 x 6 cells, drawn as SVG
+    cells.nth(2 * 6 + 3).click()  # row 2 ("how"), column 3
+    focus = page.get_by_role("combobox", name="Token focus")
+    expect(focus).to_have_value("how", timeout=30_000)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_hostile_text_stays_inert(page: Page):
+    marker = "document.title='pwned'"
+    set_text(
+        page,
+        f'<img src=x onerror="{marker}"> <script>{marker}</script> '
+        "[a link](https://example.com) ![img](https://example.com/x.png) $x^2$ :red[red]",
+    )
+    expect(page.locator('[data-testid="stCode"]').first).to_contain_text("script", timeout=60_000)
+    page.wait_for_selector(IDLE)
+    assert page.title() != "pwned"
+    assert page.locator("a[href*='example.com']").count() == 0
+    assert page.locator("img[src='x'], img[src*='example.com']").count() == 0
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_long_text_renders_every_panel(page: Page):
+    set_text(page, "attention mixes the words of a sentence together. " * 40)
+    expect(page.locator('[data-testid="stAlert"]').filter(has_text="dropped")).to_be_visible(
+        timeout=60_000
+    )
+    page.wait_for_selector(IDLE)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    assert charts.count() >= 12
+    OUTPUT.mkdir(exist_ok=True)
+    full_page_screenshot(page, OUTPUT / "dashboard-256-tokens.png")

@@ -1,0 +1,347 @@
+"""The page, driven through streamlit.testing.v1.AppTest with the real model."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import attn_core
+
+LEARNABLE = "Learnable projections (random)"
+TIMEOUT = 180
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file("../dashboard.py", default_timeout=TIMEOUT).run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def weights_table(at: AppTest):
+    """The per-query table of section 4 (row sum, largest weight, entropy)."""
+    return next(df.value for df in at.dataframe if "row sum" in df.value.columns)
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    """Each chart's Vega-Lite spec, with its data sets back under ``datasets`` as records."""
+    specs = []
+    for el in at.get("vega_lite_chart"):
+        spec = json.loads(el.proto.spec)
+        spec["datasets"] = {
+            ds.name: pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
+            for ds in el.proto.datasets
+        }
+        specs.append(spec)
+    return specs
+
+
+def tokens_shown(at: AppTest) -> list[str]:
+    return at.get("code")[0].value.split("  ·  ")
+
+
+def test_page_has_the_seeds_sections_in_order(app):
+    titles = [h.value for h in app.header]
+    assert titles == [
+        "1 · Text and tokens",
+        "2 · Embeddings X",
+        "3 · Unnormalised W′",
+        "4 · Normalised W",
+        "5 · Output Y = W X",
+        "6 · Geometry",
+        "7 · Context awareness",
+        "8 · Learnable projections",
+    ]
+    # every section has its one-line explanation right under its title
+    assert len(app.caption) >= len(titles)
+    assert tokens_shown(app) == ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
+
+
+def test_numbers_on_the_page_match_the_engine(app):
+    emb = attn_core.embed("hi how are you")
+    res = attn_core.self_attention(emb.vectors)
+    table = weights_table(app)
+    np.testing.assert_allclose(table["row sum"], 1.0)
+    np.testing.assert_allclose(table["entropy (bits)"], res.entropy)
+    np.testing.assert_allclose(table["largest weight"], res.weights.max(axis=1))
+    spread = attn_core.spread_ratio(res.x, res.output)
+    assert app.metric[0].value == f"{spread:.2f}"
+
+
+def test_heatmaps_hold_the_real_matrices(app):
+    emb = attn_core.embed("hi how are you")
+    res = attn_core.self_attention(emb.vectors)
+    specs = chart_specs(app)
+    scores = [s for s in specs if _value_title(s) == "w′_ij"]
+    assert len(scores) == 1
+    rows = _rows(scores[0])
+    assert len(rows) == 36
+    got = np.array([r["value"] for r in rows]).reshape(6, 6)
+    np.testing.assert_allclose(got, res.scores, rtol=1e-12)
+
+
+def _value_title(spec: dict) -> str | None:
+    for layer in spec.get("layer", []):
+        colour = layer.get("encoding", {}).get("color", {})
+        if colour.get("field") == "value":
+            return colour.get("title")
+    return None
+
+
+def _rows(spec: dict) -> list[dict]:
+    return next(rows for rows in spec["datasets"].values() if rows and "value" in rows[0])
+
+
+@pytest.mark.parametrize(
+    ("example", "first", "second"),
+    [
+        ("Two kinds of bank", "river bank", "bank raised"),
+        ("Repeated words", "the cat and the dog", "the dog chased"),
+        ("A paragraph", "Self-attention lets every word", "Attention weights"),
+        ("The seed's sentence", "hi how are you", "how old are you"),
+    ],
+)
+def test_examples_fill_both_text_boxes(app, example, first, second):
+    app.text_area(key="text").set_value("something else").run()
+    app.button_group(key="example").set_value(example).run()
+    assert_clean(app)
+    assert first in app.text_area(key="text").value
+    assert second in app.text_input(key="text2").value
+
+
+def test_repeated_tokens_keep_their_own_rows(app):
+    app.text_area(key="text").set_value("the cat and the dog").run()
+    assert_clean(app)
+    assert list(weights_table(app)["query"]) == [
+        "[CLS]",
+        "the #1",
+        "cat",
+        "and",
+        "the #2",
+        "dog",
+        "[SEP]",
+    ]
+
+
+def test_token_options(app):
+    app.text_area(key="text").set_value("embeddings work").run()
+    assert tokens_shown(app) == ["[CLS]", "em", "##bed", "##ding", "##s", "work", "[SEP]"]
+    app.toggle(key="merge").set_value(True).run()
+    assert tokens_shown(app) == ["[CLS]", "embeddings", "work", "[SEP]"]
+    app.toggle(key="special").set_value(False).run()
+    assert_clean(app)
+    assert tokens_shown(app) == ["embeddings", "work"]
+
+
+def test_vector_kind_changes_the_numbers(app):
+    before = weights_table(app)["entropy (bits)"].to_numpy()
+    app.button_group(key="kind").set_value("contextual").run()
+    assert_clean(app)
+    emb = attn_core.embed("hi how are you", kind="contextual")
+    expected = attn_core.self_attention(emb.vectors).entropy
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], expected, rtol=1e-6)
+    assert not np.allclose(before, expected)
+
+
+def test_stretch_colours_keeps_the_weights_and_changes_the_colour_range(app):
+    def weight_domain() -> list[float]:
+        spec = next(s for s in chart_specs(app) if _value_title(s) == "w_ij")
+        return spec["layer"][0]["encoding"]["color"]["scale"]["domain"]
+
+    assert weight_domain() == [0.0, 1.0]
+    app.toggle(key="stretch").set_value(True).run()
+    assert_clean(app)
+    res = attn_core.self_attention(attn_core.embed("hi how are you").vectors)
+    assert weight_domain() == pytest.approx([0.0, res.weights.max()])
+    np.testing.assert_allclose(weights_table(app)["row sum"], 1.0)
+
+
+def test_temperature_scale_and_causal_controls(app):
+    app.slider(key="temperature").set_value(5.0).run()
+    hot = weights_table(app)["entropy (bits)"].to_numpy()
+    emb = attn_core.embed("hi how are you")
+    np.testing.assert_allclose(hot, attn_core.self_attention(emb.vectors, temperature=5.0).entropy)
+    app.toggle(key="scale").set_value(True).run()
+    scaled = attn_core.self_attention(emb.vectors, scale=True, temperature=5.0).entropy
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], scaled)
+    app.toggle(key="causal").set_value(True).run()
+    assert_clean(app)
+    table = weights_table(app)
+    assert table["largest weight"].iloc[0] == 1.0  # the first token sees only itself
+    assert table["entropy (bits)"].iloc[0] == 0.0
+    np.testing.assert_allclose(table["row sum"], 1.0)
+
+
+def test_token_focus_writes_the_sum_with_real_numbers(app):
+    app.selectbox(key="focus").set_value(2).run()
+    assert_clean(app)
+    emb = attn_core.embed("hi how are you")
+    res = attn_core.self_attention(emb.vectors)
+    latex = app.latex[0].value
+    assert "y_{2}" in latex
+    top = int(np.argmax(res.weights[2]))
+    assert f"{res.weights[2, top]:.3f}\\,x_{{{top}}}" in latex
+    first = ",\\ ".join(f"{a:.2f}" for a in res.output[2, :3])
+    assert first in latex
+
+
+def test_focus_survives_a_shorter_text(app):
+    app.selectbox(key="focus").set_value(5).run()
+    app.text_area(key="text").set_value("hi").run()
+    assert_clean(app)
+    assert app.selectbox(key="focus").value == 0
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "raw"])
+def test_geometry_methods(app, method):
+    app.button_group(key="method").set_value(method).run()
+    assert_clean(app)
+    if method == "raw":
+        app.number_input(key="feature_a").set_value(5).run()
+        app.number_input(key="feature_b").set_value(200).run()
+        assert_clean(app)
+        emb = attn_core.embed("hi how are you")
+        spec = next(s for s in chart_specs(app) if s.get("width") == 520)
+        titles = json.dumps(spec)
+        assert "feature 5" in titles and "feature 200" in titles
+        xs = sorted({round(r["x"], 9) for r in _points(spec) if r.get("stage") == "x (before)"})
+        assert xs == sorted({round(v, 9) for v in emb.vectors[:, 5]})
+
+
+def _points(spec: dict) -> list[dict]:
+    return [r for rows in spec["datasets"].values() for r in rows if "stage" in r]
+
+
+def test_context_awareness_same_before_different_after(app):
+    app.text_area(key="text").set_value("I sat by the river bank").run()
+    app.text_input(key="text2").set_value("the bank raised interest rates").run()
+    app.selectbox(key="shared_word").set_value("bank").run()
+    assert_clean(app)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Cosine similarity before attention"] == "1.000"
+    a = attn_core.self_attention(attn_core.embed("I sat by the river bank").vectors)
+    b = attn_core.self_attention(attn_core.embed("the bank raised interest rates").vectors)
+    ya, yb = a.output[6], b.output[2]
+    cos = ya @ yb / np.linalg.norm(ya) / np.linalg.norm(yb)
+    assert metrics["Cosine similarity after attention"] == f"{cos:.3f}"
+    assert cos < 0.999
+
+
+def test_context_without_shared_words_says_so(app):
+    app.text_area(key="text").set_value("alpha").run()
+    app.toggle(key="special").set_value(False).run()
+    app.text_input(key="text2").set_value("omega").run()
+    assert_clean(app)
+    assert any("share no token" in i.value for i in app.info)
+
+
+def test_learnable_mode_shows_q_k_v_and_switches_the_scores(app):
+    app.radio(key="mode").set_value(LEARNABLE).run()
+    assert_clean(app)
+    assert app.toggle(key="scale").value is True  # projections default to 1/√d_k
+    assert any("Q Kᵀ" in m.value for m in app.markdown)
+    emb = attn_core.embed("hi how are you")
+    proj = attn_core.random_projections(384, 64, seed=0)
+    res = attn_core.self_attention(emb.vectors, proj)
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
+    assert [t.label for t in app.tabs] == ["Q = X W_q", "K = X W_k", "V = X W_v"]
+    titles = [s.get("title") for s in chart_specs(app)]
+    assert {"W, parameter-free", "W, random projections", "difference"} <= set(titles)
+    # back to parameter-free: scale goes back to that mode's default
+    app.radio(key="mode").set_value("Parameter-free (X Xᵀ)").run()
+    assert app.toggle(key="scale").value is False
+
+
+def test_projection_settings(app):
+    app.radio(key="mode").set_value(LEARNABLE).run()
+    app.number_input(key="seed").set_value(7).run()
+    app.select_slider(key="d_k").set_value(8).run()
+    app.selectbox(key="init").set_value("kaiming_normal").run()
+    assert_clean(app)
+    emb = attn_core.embed("hi how are you")
+    proj = attn_core.random_projections(384, 8, seed=7, init="kaiming_normal")
+    res = attn_core.self_attention(emb.vectors, proj)
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
+    app.button(key="reroll").click().run()
+    assert_clean(app)
+    assert app.number_input(key="seed").value != 7
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "Type some text"), ("   \n\t", "Type some text"), ("\x00\u200b", "no tokens")],
+)
+def test_blank_text_gives_a_message(app, text, message):
+    app.text_area(key="text").set_value(text).run()
+    assert_clean(app)
+    assert any(message in i.value for i in app.info)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "🙂🙂 emoji only 🎉",
+        "東京は日本の首都です",
+        "مرحبا كيف حالك",
+        "!!!???...",
+        "1234567890",
+        "x",
+    ],
+)
+def test_unusual_text_renders(app, text):
+    app.text_area(key="text").set_value(text).run()
+    assert_clean(app)
+    np.testing.assert_allclose(weights_table(app)["row sum"], 1.0)
+
+
+def test_huge_paste_is_truncated_with_a_notice(app):
+    app.text_area(key="text").set_value("lorem ipsum dolor sit amet " * 4000).run()
+    assert_clean(app)
+    assert any("dropped" in w.value for w in app.warning)
+    assert len(weights_table(app)) == 256
+    # long texts switch to raster heatmaps: no chart carries a mark per matrix cell
+    for spec in chart_specs(app):
+        assert sum(len(rows) for rows in spec["datasets"].values()) < 4 * 256
+
+
+def test_changing_a_control_does_not_re_embed(monkeypatch):
+    st.cache_data.clear()
+    calls: list[str] = []
+    real = attn_core.embed
+
+    def counting(text, **kwargs):
+        calls.append(text)
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(attn_core, "embed", counting)
+    at = AppTest.from_file("../dashboard.py", default_timeout=TIMEOUT).run()
+    assert_clean(at)
+    after_first = len(calls)
+    assert after_first == 2  # the text and the second sentence
+    at.slider(key="temperature").set_value(0.5).run()
+    at.toggle(key="causal").set_value(True).run()
+    at.radio(key="mode").set_value(LEARNABLE).run()
+    at.button_group(key="method").set_value("raw").run()
+    assert_clean(at)
+    assert len(calls) == after_first
+    at.text_area(key="text").set_value("a new text").run()
+    assert len(calls) == after_first + 1
+
+
+def test_user_text_is_never_markdown(app):
+    hostile = "[click](https://example.com) <img src=x onerror=alert(1)> $x^2$ :red[red]"
+    app.text_area(key="text").set_value(hostile).run()
+    assert_clean(app)
+    for element in [*app.markdown, *app.caption]:
+        assert "example.com" not in element.value and "onerror" not in element.value
+    assert not re.search(r"onerror|example\.com", app.latex[0].value)
