@@ -11,6 +11,8 @@ output). Each section therefore gets its container first, and is filled in order
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import secrets
 
 import numpy as np
@@ -100,6 +102,23 @@ def get_embedding(
         return str(exc).capitalize()
 
 
+def chart_spec(builder: str, *args, **kwargs) -> dict:
+    """The Vega-Lite spec of ``charts.<builder>(*args, **kwargs)``, built once per input.
+
+    Keyed by the arguments' contents, so a chart whose inputs a control did not change (X
+    when the temperature moves) is not rebuilt. One digest of the pickled arguments is
+    much cheaper than Streamlit hashing a 256-label list item by item.
+    """
+    digest = hashlib.blake2b(pickle.dumps((builder, args, kwargs)), digest_size=16).hexdigest()
+    return _cached_spec(digest, builder, args, kwargs)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached_spec(digest: str, builder: str, _args: tuple, _kwargs: dict) -> dict:
+    # Schema validation is skipped: tests/test_charts.py validates every builder's output.
+    return getattr(charts, builder)(*_args, **_kwargs).to_dict(validate=False)
+
+
 @st.cache_data(max_entries=64, show_spinner="Fitting the 2-D map…")
 def get_plane(
     before: np.ndarray, after: np.ndarray, method: str, features: tuple[int, int]
@@ -158,130 +177,139 @@ def section(key: str) -> st.delta_generator.DeltaGenerator:
     return box
 
 
-def show_tokens(box, emb: attn_core.Embedding) -> None:
-    with box:
-        if emb.truncated:
-            st.warning(
-                f"The text is longer than the model reads ({emb.max_tokens} word pieces with "
-                f"[CLS] and [SEP]): the last {emb.n_dropped} word pieces were dropped.",
-                icon=":material/content_cut:",
-            )
-        st.write(f"The model sees **{len(emb.tokens)} tokens**:")
-        st.code(
-            "  ·  ".join(emb.tokens),
-            language=None,
-            wrap_lines=True,
-            height="content" if len(emb.tokens) <= 60 else 160,
+def show_tokens(emb: attn_core.Embedding) -> None:
+    if emb.truncated:
+        st.warning(
+            f"The text is longer than the model reads ({emb.max_tokens} word pieces with "
+            f"[CLS] and [SEP]): the last {emb.n_dropped} word pieces were dropped.",
+            icon=":material/content_cut:",
         )
-        with st.expander("Token table (position, token, characters, vocabulary ids)"):
-            st.dataframe(
-                pd.DataFrame(
-                    {
-                        "token": emb.tokens,
-                        "characters": [f"{a}–{b}" if b else "" for a, b in emb.offsets],
-                        "text": [emb.text[a:b] for a, b in emb.offsets],
-                        "ids": [" ".join(map(str, ids)) for ids in emb.token_ids],
-                    }
-                ),
-                width="stretch",
-            )
-
-
-def show_matrix_with_norms(box, matrix, labels, *, name: str, x_title: str) -> None:
-    """A token x feature heatmap with each row's length beside it."""
-    with box:
-        left, right = st.columns([5, 1])
-        left.altair_chart(
-            charts.heatmap(matrix, labels, palette="diverging", x_title=x_title, value_title=name),
-            width="stretch",
-        )
-        right.altair_chart(
-            charts.bars(
-                np.linalg.norm(matrix, axis=1), labels, value_title=f"‖{name}ᵢ‖", fmt=".2f"
-            ),
-            width="stretch",
-        )
-
-
-def show_weights(box, res: attn_core.AttentionResult, labels: list[str], stretch: bool) -> None:
-    with box:
-        left, right = st.columns([3, 2])
-        clickable = not charts.is_raster(res.weights.shape)
-        top = float(res.weights.max()) if stretch else 1.0
-        left.altair_chart(
-            charts.heatmap(
-                res.weights,
-                labels,
-                labels,
-                palette="weights",
-                x_title="key j (attended to)",
-                y_title="query i (attending)",
-                value_title="w_ij",
-                domain=(0.0, top),
-                select="pick" if clickable else None,
-            ),
-            width="content",
-            key="w_chart",
-            on_select=(lambda: focus_from_click("w_chart", "labels")) if clickable else "ignore",
-            selection_mode="pick" if clickable else None,
-        )
-        t = len(labels)
-        right.dataframe(
+    st.write(f"The model sees **{len(emb.tokens)} tokens**:")
+    st.code(
+        "  ·  ".join(emb.tokens),
+        language=None,
+        wrap_lines=True,
+        height="content" if len(emb.tokens) <= 60 else 160,
+    )
+    with st.expander("Token table (position, token, characters, vocabulary ids)"):
+        st.dataframe(
             pd.DataFrame(
                 {
-                    "query": labels,
-                    "row sum": res.weights.sum(axis=1),
-                    "largest weight": res.weights.max(axis=1),
-                    "entropy (bits)": res.entropy,
+                    "token": emb.tokens,
+                    "characters": [f"{a}–{b}" if b else "" for a, b in emb.offsets],
+                    "text": [emb.text[a:b] for a, b in emb.offsets],
+                    "ids": [" ".join(map(str, ids)) for ids in emb.token_ids],
                 }
             ),
-            column_config={
-                "row sum": st.column_config.NumberColumn(format="%.3f"),
-                "largest weight": st.column_config.ProgressColumn(
-                    format="%.2f", min_value=0.0, max_value=1.0
-                ),
-                "entropy (bits)": st.column_config.ProgressColumn(
-                    format="%.2f", min_value=0.0, max_value=float(max(np.log2(t), 1e-9))
-                ),
-            },
-            hide_index=True,
             width="stretch",
         )
-        how = "Click a row of the heatmap or use" if clickable else "Use"
-        right.caption(
-            f"Entropy 0 bits: all attention on one token. {np.log2(t):.2f} bits: spread "
-            f"evenly over all {t}. {how} the token focus below to read one row in detail."
-        )
 
 
-def show_focus(box, res: attn_core.AttentionResult, labels: list[str]) -> None:
-    """One token's row of weights, and its output written out as the actual sum."""
-    with box:
-        if st.session_state.get("focus", 0) >= len(labels):
-            st.session_state["focus"] = 0  # the text changed and got shorter
-        i = st.selectbox(
-            "Token focus",
-            range(len(labels)),
-            format_func=lambda k: labels[k],
-            key="focus",
-            help="Or click a row of the W heatmap.",
-        )
-        st.altair_chart(
-            charts.bars(
-                res.weights[i],
-                labels,
-                title=f"How much {labels[i]!r} takes from each token",
-                value_title=f"w_{i}j",
-                domain=(0.0, 1.0),
-                fmt=".3f",
+def show_matrix_with_norms(
+    matrix, labels, *, name: str, x_title: str, domain: tuple[float, float] | None = None
+) -> None:
+    """A token x feature heatmap with each row's length beside it."""
+    left, right = st.columns([5, 1])
+    left.vega_lite_chart(
+        spec=chart_spec(
+            "heatmap",
+            matrix,
+            labels,
+            palette="diverging",
+            domain=domain,
+            x_title=x_title,
+            value_title=name,
+        ),
+        width="stretch",
+    )
+    right.vega_lite_chart(
+        spec=chart_spec(
+            "bars", np.linalg.norm(matrix, axis=1), labels, value_title=f"‖{name}ᵢ‖", fmt=".2f"
+        ),
+        width="stretch",
+    )
+
+
+def show_weights(res: attn_core.AttentionResult, labels: list[str], stretch: bool) -> None:
+    left, right = st.columns([3, 2])
+    clickable = not charts.is_raster(res.weights.shape)
+    top = float(res.weights.max()) if stretch else 1.0
+    left.vega_lite_chart(
+        spec=chart_spec(
+            "heatmap",
+            res.weights,
+            labels,
+            labels,
+            palette="weights",
+            x_title="key j (attended to)",
+            y_title="query i (attending)",
+            value_title="w_ij",
+            domain=(0.0, top),
+            select="pick" if clickable else None,
+        ),
+        width="content",
+        key="w_chart",
+        on_select=(lambda: focus_from_click("w_chart", "labels")) if clickable else "ignore",
+        selection_mode="pick" if clickable else None,
+    )
+    t = len(labels)
+    right.dataframe(
+        pd.DataFrame(
+            {
+                "query": labels,
+                "row sum": res.weights.sum(axis=1),
+                "largest weight": res.weights.max(axis=1),
+                "entropy (bits)": res.entropy,
+            }
+        ),
+        column_config={
+            "row sum": st.column_config.NumberColumn(format="%.3f"),
+            "largest weight": st.column_config.ProgressColumn(
+                format="%.2f", min_value=0.0, max_value=1.0
             ),
-            width="stretch",
-        )
-        st.latex(output_sum_latex(res, i))
-        st.caption(
-            "The largest terms of the sum, and the first three of each vector's numbers. "
-            "Token j is the j-th row of the tables above, counting from 0."
-        )
+            "entropy (bits)": st.column_config.ProgressColumn(
+                format="%.2f", min_value=0.0, max_value=float(max(np.log2(t), 1e-9))
+            ),
+        },
+        hide_index=True,
+        width="stretch",
+    )
+    how = "Click a row of the heatmap or use" if clickable else "Use"
+    right.caption(
+        f"Entropy 0 bits: all attention on one token. {np.log2(t):.2f} bits: spread "
+        f"evenly over all {t}. {how} the token focus below to read one row in detail."
+    )
+
+
+@st.fragment
+def show_focus(res: attn_core.AttentionResult, labels: list[str]) -> None:
+    """One token's row of weights, and its output written out as the actual sum."""
+    if st.session_state.get("focus", 0) >= len(labels):
+        st.session_state["focus"] = 0  # the text changed and got shorter
+    i = st.selectbox(
+        "Token focus",
+        range(len(labels)),
+        format_func=lambda k: labels[k],
+        key="focus",
+        help="Or click a row of the W heatmap.",
+    )
+    st.vega_lite_chart(
+        spec=chart_spec(
+            "bars",
+            res.weights[i],
+            labels,
+            title=f"How much {labels[i]!r} takes from each token",
+            value_title=f"w_{i}j",
+            domain=(0.0, 1.0),
+            fmt=".3f",
+        ),
+        width="stretch",
+    )
+    st.latex(output_sum_latex(res, i))
+    st.caption(
+        "The largest terms of the sum, and the first three of each vector's numbers. "
+        "Token j is the j-th row of the tables above, counting from 0."
+    )
 
 
 def output_sum_latex(res: attn_core.AttentionResult, i: int, terms: int = 3, dims: int = 3) -> str:
@@ -308,135 +336,148 @@ def output_sum_latex(res: attn_core.AttentionResult, i: int, terms: int = 3, dim
     )
 
 
-def show_geometry(box, res: attn_core.AttentionResult, labels: list[str]) -> None:
-    with box:
-        before = res.values
-        left, right = st.columns([3, 2])
-        with right:
-            method = st.segmented_control(
-                "Map",
-                list(METHOD_NAMES),
-                format_func=METHOD_NAMES.get,
-                default="pca",
-                key="method",
-                required=True,
-            )
-            features = (0, 1)
-            if method == "raw":
-                width = before.shape[1]
-                a, b = st.columns(2)
-                fa = a.number_input("Feature a", 0, width - 1, 0, key="feature_a")
-                fb = b.number_input("Feature b", 0, width - 1, min(1, width - 1), key="feature_b")
-                features = (int(fa), int(fb))
-            ratio = attn_core.spread_ratio(before, res.output)
-            st.metric(
-                "Spread after ÷ before",
-                "—" if np.isnan(ratio) else f"{ratio:.2f}",
-                help="Mean distance between all pairs of tokens after attention, divided by "
-                "the same before, in all dimensions (not just the two drawn). Below 1: "
-                "attention pulled the tokens together.",
-            )
-            if method == "tsne":
-                st.caption("t-SNE keeps neighbourhoods, not distances: compare shapes only.")
-        plane = get_plane(before, res.output, method, features)
-        name = "v (values)" if res.projected else "x (before)"
-        left.altair_chart(
-            charts.geometry(plane, labels, before_name=name, after_name="y (after)"),
-            width="content",
+@st.fragment
+def show_geometry(res: attn_core.AttentionResult, labels: list[str]) -> None:
+    before = res.values
+    left, right = st.columns([3, 2])
+    with right:
+        method = st.segmented_control(
+            "Map",
+            list(METHOD_NAMES),
+            format_func=METHOD_NAMES.get,
+            default="pca",
+            key="method",
+            required=True,
         )
+        features = (0, 1)
+        if method == "raw":
+            width = before.shape[1]
+            a, b = st.columns(2)
+            fa = a.number_input("Feature a", 0, width - 1, 0, key="feature_a")
+            fb = b.number_input("Feature b", 0, width - 1, min(1, width - 1), key="feature_b")
+            features = (int(fa), int(fb))
+        ratio = attn_core.spread_ratio(before, res.output)
+        st.metric(
+            "Spread after ÷ before",
+            "—" if np.isnan(ratio) else f"{ratio:.2f}",
+            help="Mean distance between all pairs of tokens after attention, divided by "
+            "the same before, in all dimensions (not just the two drawn). Below 1: "
+            "attention pulled the tokens together.",
+        )
+        if method == "tsne":
+            st.caption("t-SNE keeps neighbourhoods, not distances: compare shapes only.")
+    plane = get_plane(before, res.output, method, features)
+    name = "v (values)" if res.projected else "x (before)"
+    left.vega_lite_chart(
+        spec=chart_spec("geometry", plane, labels, before_name=name, after_name="y (after)"),
+        width="content",
+    )
 
 
-def show_context(box, settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
-    with box:
-        st.text_input("A second sentence", key="text2", max_chars=2_000)
-        emb_b = get_embedding(
-            st.session_state["text2"], settings["kind"], settings["special"], settings["merge"]
+@st.fragment
+def show_context(settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
+    st.text_input("A second sentence", key="text2", max_chars=2_000)
+    emb_b = get_embedding(
+        st.session_state["text2"], settings["kind"], settings["special"], settings["merge"]
+    )
+    if isinstance(emb_b, str):
+        st.info(emb_b)
+        return
+    shared = [t for t in dict.fromkeys(emb_a.tokens) if t in emb_b.tokens]
+    shared = [t for t in shared if not t.startswith("[")] or shared
+    if not shared:
+        st.info("The two texts share no token: add a word from the first text.")
+        return
+    word = st.selectbox("A word both texts use", shared, key="shared_word")
+    res_b = attend(emb_b.vectors, settings)
+    ia, ib = emb_a.tokens.index(word), emb_b.tokens.index(word)
+    before = np.stack([res_a.values[ia], res_b.values[ib]])  # (2, d_v)
+    after = np.stack([res_a.output[ia], res_b.output[ib]])  # (2, d_v)
+    cos_before, cos_after = cosine(*before), cosine(*after)
+    left, right = st.columns([3, 2])
+    with right:
+        st.metric("Cosine similarity before attention", f"{cos_before:.3f}")
+        st.metric(
+            "Cosine similarity after attention",
+            f"{cos_after:.3f}",
+            delta=f"{cos_after - cos_before:+.3f}",
         )
-        if isinstance(emb_b, str):
-            st.info(emb_b)
-            return
-        shared = [t for t in dict.fromkeys(emb_a.tokens) if t in emb_b.tokens]
-        shared = [t for t in shared if not t.startswith("[")] or shared
-        if not shared:
-            st.info("The two texts share no token: add a word from the first text.")
-            return
-        word = st.selectbox("A word both texts use", shared, key="shared_word")
-        res_b = attend(emb_b.vectors, settings)
-        ia, ib = emb_a.tokens.index(word), emb_b.tokens.index(word)
-        before = np.stack([res_a.values[ia], res_b.values[ib]])  # (2, d_v)
-        after = np.stack([res_a.output[ia], res_b.output[ib]])  # (2, d_v)
-        cos_before, cos_after = cosine(*before), cosine(*after)
-        left, right = st.columns([3, 2])
-        with right:
-            st.metric("Cosine similarity before attention", f"{cos_before:.3f}")
-            st.metric(
-                "Cosine similarity after attention",
-                f"{cos_after:.3f}",
-                delta=f"{cos_after - cos_before:+.3f}",
+        if settings["kind"] == "static":
+            st.caption(
+                "Static vectors ignore the sentence, so before attention the word is the "
+                "same point in both. After attention it has mixed in its neighbours."
             )
-            if settings["kind"] == "static":
-                st.caption(
-                    "Static vectors ignore the sentence, so before attention the word is the "
-                    "same point in both. After attention it has mixed in its neighbours."
-                )
-        plane = attn_core.to_plane(before, after)
-        left.altair_chart(
-            charts.geometry(
-                plane,
-                ["in text 1", "in text 2"],
-                before_name="before",
-                after_name="after",
-                size=420,
-                show_labels=True,
-                label_stage="after",
+    plane = attn_core.to_plane(before, after)
+    left.vega_lite_chart(
+        spec=chart_spec(
+            "geometry",
+            plane,
+            ["in text 1", "in text 2"],
+            before_name="before",
+            after_name="after",
+            size=420,
+            show_labels=True,
+            label_stage="after",
+        ),
+        width="content",
+    )
+
+
+def show_learnable(settings: dict, res_free, res_proj, labels: list[str]) -> None:
+    """Q, K, V of the random projections, and their W beside the parameter-free W."""
+    show_projected_vectors(res_proj, labels)
+    show_comparison(settings, res_free, res_proj, labels)
+
+
+@st.fragment
+def show_projected_vectors(res_proj: attn_core.AttentionResult, labels: list[str]) -> None:
+    matrices = {"Q = X W_q": res_proj.q, "K = X W_k": res_proj.k, "V = X W_v": res_proj.v}
+    shown = st.segmented_control(
+        "Projected vectors", list(matrices), default="Q = X W_q", key="qkv", required=True
+    )
+    st.vega_lite_chart(
+        spec=chart_spec(
+            "heatmap",
+            matrices[shown],
+            labels,
+            palette="diverging",
+            x_title=f"dimension ({res_proj.q.shape[1]})",
+            value_title=shown[0].lower(),
+        ),
+        width="stretch",
+    )
+
+
+def show_comparison(settings: dict, res_free, res_proj, labels: list[str]) -> None:
+    st.subheader("The two W side by side", anchor=False)
+    st.caption("Same tokens, same temperature and mask: only the way the scores are made differs.")
+    cols = st.columns(3)
+    difference = res_proj.weights - res_free.weights  # (T, T)
+    top, reach = 1.0, 1.0
+    if settings["stretch"]:
+        top = float(max(res_free.weights.max(), res_proj.weights.max()))
+        reach = max(float(np.abs(difference).max()), 1e-12)
+    panels = (
+        (res_free.weights, "weights", "W, parameter-free", "w_ij", (0.0, top)),
+        (res_proj.weights, "weights", "W, random projections", "w_ij", (0.0, top)),
+        (difference, "diverging", "difference", "Δw", (-reach, reach)),
+    )
+    size = int(np.clip(36 * len(labels), 160, 250))
+    for col, (matrix, palette, title, value_title, domain) in zip(cols, panels, strict=True):
+        col.vega_lite_chart(
+            spec=chart_spec(
+                "heatmap",
+                matrix,
+                labels,
+                labels,
+                palette=palette,
+                domain=domain,
+                title=title,
+                value_title=value_title,
+                height=size,
             ),
             width="content",
         )
-
-
-def show_learnable(box, settings: dict, res_free, res_proj, labels: list[str]) -> None:
-    """Q, K, V of the random projections, and their W beside the parameter-free W."""
-    with box:
-        tabs = st.tabs(["Q = X W_q", "K = X W_k", "V = X W_v"])
-        for tab, (name, matrix) in zip(
-            tabs, (("q", res_proj.q), ("k", res_proj.k), ("v", res_proj.v)), strict=True
-        ):
-            tab.altair_chart(
-                charts.heatmap(
-                    matrix, labels, palette="diverging", x_title="dimension", value_title=name
-                ),
-                width="stretch",
-            )
-        st.subheader("The two W side by side", anchor=False)
-        st.caption(
-            "Same tokens, same temperature and mask: only the way the scores are made differs."
-        )
-        cols = st.columns(3)
-        difference = res_proj.weights - res_free.weights  # (T, T)
-        top, reach = 1.0, 1.0
-        if settings["stretch"]:
-            top = float(max(res_free.weights.max(), res_proj.weights.max()))
-            reach = max(float(np.abs(difference).max()), 1e-12)
-        panels = (
-            (res_free.weights, "weights", "W, parameter-free", "w_ij", (0.0, top)),
-            (res_proj.weights, "weights", "W, random projections", "w_ij", (0.0, top)),
-            (difference, "diverging", "difference", "Δw", (-reach, reach)),
-        )
-        size = int(np.clip(36 * len(labels), 160, 250))
-        for col, (matrix, palette, title, value_title, domain) in zip(cols, panels, strict=True):
-            col.altair_chart(
-                charts.heatmap(
-                    matrix,
-                    labels,
-                    labels,
-                    palette=palette,
-                    domain=domain,
-                    title=title,
-                    value_title=value_title,
-                    height=size,
-                ),
-                width="content",
-            )
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -523,7 +564,7 @@ def main() -> None:
         if isinstance(emb, str):
             st.info(emb if "empty" not in emb else "Type some text to begin.")
             st.stop()
-        show_tokens(boxes["text"], emb)
+        show_tokens(emb)
 
     settings = {
         "kind": kind,
@@ -544,13 +585,15 @@ def main() -> None:
     res_proj = attend(emb.vectors, settings, projected=True)
     res = res_proj if settings["projected"] else res_free
 
-    show_matrix_with_norms(boxes["x"], emb.vectors, labels, name="x", x_title="dimension (384)")
+    with boxes["x"]:
+        show_matrix_with_norms(emb.vectors, labels, name="x", x_title="dimension (384)")
 
     with boxes["scores"]:
         product = "Q Kᵀ" if res.projected else "X Xᵀ"
         st.markdown(f"**W′ = {product}**: entry (i, j) is the dot product of token i and token j.")
-        st.altair_chart(
-            charts.heatmap(
+        st.vega_lite_chart(
+            spec=chart_spec(
+                "heatmap",
                 res.scores,
                 labels,
                 labels,
@@ -562,14 +605,24 @@ def main() -> None:
             width="content",
         )
 
-    show_weights(boxes["weights"], res, labels, stretch)
-    show_matrix_with_norms(
-        boxes["output"], res.output, labels, name="y", x_title=f"dimension ({res.output.shape[1]})"
-    )
-    show_focus(boxes["output"], res, labels)
-    show_geometry(boxes["geometry"], res, labels)
-    show_context(boxes["context"], settings, emb, res)
-    show_learnable(boxes["learnable"], settings, res_free, res_proj, labels)
+    with boxes["weights"]:
+        show_weights(res, labels, stretch)
+    with boxes["output"]:
+        # Y on the colour scale of what was mixed: a weighted mean visibly shrinks the values
+        show_matrix_with_norms(
+            res.output,
+            labels,
+            name="y",
+            x_title=f"dimension ({res.output.shape[1]})",
+            domain=charts.symmetric_domain(res.values, 0.99),
+        )
+        show_focus(res, labels)
+    with boxes["geometry"]:
+        show_geometry(res, labels)
+    with boxes["context"]:
+        show_context(settings, emb, res)
+    with boxes["learnable"]:
+        show_learnable(settings, res_free, res_proj, labels)
 
 
 main()

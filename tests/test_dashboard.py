@@ -38,10 +38,13 @@ def chart_specs(at: AppTest) -> list[dict]:
     specs = []
     for el in at.get("vega_lite_chart"):
         spec = json.loads(el.proto.spec)
-        spec["datasets"] = {
-            ds.name: pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
-            for ds in el.proto.datasets
-        }
+        spec.setdefault("datasets", {})  # inline data, or moved by Streamlit into Arrow
+        spec["datasets"].update(
+            {
+                ds.name: pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
+                for ds in el.proto.datasets
+            }
+        )
         specs.append(spec)
     return specs
 
@@ -254,7 +257,13 @@ def test_learnable_mode_shows_q_k_v_and_switches_the_scores(app):
     proj = attn_core.random_projections(384, 64, seed=0)
     res = attn_core.self_attention(emb.vectors, proj)
     np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
-    assert [t.label for t in app.tabs] == ["Q = X W_q", "K = X W_k", "V = X W_v"]
+    qkv = app.button_group(key="qkv")
+    for name, matrix in (("K = X W_k", res.k), ("V = X W_v", res.v), ("Q = X W_q", res.q)):
+        qkv.set_value(name).run()
+        assert_clean(app)
+        shown = next(s for s in chart_specs(app) if _value_title(s) == name[0].lower())
+        got = np.array([r["value"] for r in _rows(shown)]).reshape(matrix.shape)
+        np.testing.assert_allclose(got, matrix, rtol=1e-12)
     titles = [s.get("title") for s in chart_specs(app)]
     assert {"W, parameter-free", "W, random projections", "difference"} <= set(titles)
     # back to parameter-free: scale goes back to that mode's default

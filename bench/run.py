@@ -1,0 +1,312 @@
+"""How fast the dashboard feels, next to the compute it cannot avoid.
+
+    python bench/run.py            # full run (about 4 minutes on 2 cores)
+    python bench/run.py --quick    # fewer repeats, 16 and 256 tokens only
+
+For texts of 16, 64, 128 and 256 word pieces it measures (medians of several runs):
+  floor           the model's forward pass + attention, projections and PCA, in-process
+  server rerun    the app script finishing a rerun after the temperature changes (AppTest),
+                  each time to a value it has not seen, so no cache can answer it
+  browser update  in headless Chromium: from moving the temperature slider to the page
+                  being idle again with every chart redrawn
+and once: the cold start (`streamlit run` to the first complete render) next to its own
+floor (a fresh process importing torch + sentence-transformers and loading the model), and
+the server's peak memory (RSS high-water mark) after serving the 256-token text.
+Times drift on shared machines, so each is also given as a ratio to its floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import attn_core  # noqa: E402
+
+WORDS = [
+    *["the", "cat", "sat", "on", "a", "mat", "and", "we", "saw", "it", "run"],
+    *["to", "the", "old", "red", "car", "by", "his", "new", "big", "dog"],
+]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+TARGETS = {"browser": {16: 0.150, 256: 0.600}, "rerun_ratio": 3.0, "cold_ratio": 1.3, "rss": 700}
+
+
+def text_with_pieces(n: int, model: attn_core.Model) -> str:
+    """A text the model reads as exactly ``n`` word pieces, [CLS] and [SEP] included."""
+    text = " ".join(WORDS[i % len(WORDS)] for i in range(n - 2))
+    emb = attn_core.embed(text, model=model)
+    assert len(emb.tokens) == n and not emb.truncated, (n, len(emb.tokens))
+    return text
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def floor(text: str, model: attn_core.Model, repeats: int) -> float:
+    def work() -> None:
+        emb = attn_core.embed(text, kind="contextual", model=model)  # the forward pass
+        x = emb.vectors
+        free = attn_core.self_attention(x)
+        proj = attn_core.random_projections(x.shape[1], 64, seed=0)
+        projected = attn_core.self_attention(x, proj)
+        attn_core.to_plane(free.x, free.output)
+        attn_core.to_plane(projected.v, projected.output)
+
+    work()  # warm-up
+    return median_time(work, repeats)
+
+
+def server_rerun(text: str, repeats: int) -> float:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=300).run()
+    at.text_area(key="text").set_value(text).run()
+    times = []
+    for k in range(repeats):
+        slider = at.slider(key="temperature").set_value(round(1.05 + 0.05 * k, 2))
+        t0 = time.perf_counter()
+        slider.run()
+        times.append(time.perf_counter() - t0)
+        assert not at.exception, [e.value for e in at.exception]
+    return statistics.median(times)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, script: str = "dashboard.py") -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)),
+            *("--server.address", "127.0.0.1", "--server.headless", "true"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_healthy(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+WATCH_MUTATIONS = """() => {
+  window.__last = performance.now();
+  new MutationObserver(() => { window.__last = performance.now(); })
+    .observe(document.body, {subtree: true, childList: true, attributes: true,
+                             characterData: true});
+}"""
+QUIET_MS = 500
+
+
+def timed_update(page, act) -> float:
+    """Seconds from ``act()`` to the page's last DOM change once it is quiet and idle.
+
+    Measured on the page's own clock: the time of the last mutation (charts re-embedded,
+    tables and numbers rewritten) minus the time of the action, after QUIET_MS with no
+    further change and the script no longer running.
+    """
+    t0 = page.evaluate("() => performance.now()")
+    act()
+    page.wait_for_timeout(50)
+    page.wait_for_function(
+        f"""() => performance.now() - window.__last > {QUIET_MS} &&
+            document.querySelector('[data-testid=stApp]')
+              .getAttribute('data-test-script-state') === 'notRunning'""",
+        timeout=60_000,
+        polling=25,
+    )
+    return (page.evaluate("() => window.__last") - t0) / 1000
+
+
+def rendered_charts(page) -> int:
+    return page.evaluate(
+        "() => document.querySelectorAll('[data-testid=stVegaLiteChart] canvas,"
+        " [data-testid=stVegaLiteChart] svg.marks').length"
+    )
+
+
+def browser_updates(page, texts: dict[int, str], repeats: int) -> dict[int, float]:
+    results = {}
+    for n, text in texts.items():
+        box = page.get_by_label("Text", exact=True)
+        box.fill(text)
+        box.press("Control+Enter")
+        page.wait_for_function(
+            "n => document.querySelector('[data-testid=stCode]').innerText.split('·').length === n",
+            arg=n,
+            timeout=120_000,
+        )
+        page.wait_for_selector(IDLE)
+        page.evaluate(WATCH_MUTATIONS)
+        thumb = page.get_by_role("slider", name="Temperature τ")
+        thumb.focus()
+        # each press moves +0.05: a value the caches have not seen yet
+        times = [timed_update(page, lambda t=thumb: t.press("ArrowRight")) for _ in range(repeats)]
+        results[n] = statistics.median(times)
+    return results
+
+
+def cold_start(browser, repeats: int) -> tuple[float, float]:
+    """(streamlit run -> first complete render, import + load floor), medians."""
+    starts, floors = [], []
+    load = (
+        "import attn_core; m = attn_core.load_model(); attn_core.embed('hi how are you', model=m)"
+    )
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", load], check=True, capture_output=True, cwd=ROOT)
+        floors.append(time.perf_counter() - t0)
+
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        t0 = time.perf_counter()
+        proc = start_server(port)
+        try:
+            wait_healthy(url)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.wait_for_function(
+                "() => document.querySelectorAll('[data-testid=stVegaLiteChart]').length >= 12"
+                " && document.querySelector('[data-testid=stApp]')"
+                ".getAttribute('data-test-script-state') === 'notRunning'",
+                timeout=180_000,
+                polling=20,
+            )
+            starts.append(time.perf_counter() - t0)
+            page.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return statistics.median(starts), statistics.median(floors)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, 16 and 256 only")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
+    args = parser.parse_args()
+    sizes = (16, 256) if args.quick else (16, 64, 128, 256)
+    repeats = 3 if args.quick else 7
+
+    from playwright.sync_api import sync_playwright
+
+    model = attn_core.load_model()
+    texts = {n: text_with_pieces(n, model) for n in sizes}
+    floors = {n: floor(texts[n], model, repeats) for n in sizes}
+    reruns = {n: server_rerun(texts[n], repeats) for n in sizes}
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(port)
+    try:
+        wait_healthy(url)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS
+            )
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.wait_for_selector(IDLE, timeout=180_000)
+            updates = browser_updates(page, texts, repeats)
+            rss = peak_rss_mb(server.pid)  # after serving every size, 256 included
+            cold, cold_floor = cold_start(browser, 3 if args.quick else 5)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    lines = [
+        f"Measured {dt.date.today().isoformat()} on {machine()}; medians of {repeats} runs.",
+        "",
+        "| word pieces | floor | server rerun | rerun ÷ floor | browser update | update ÷ floor |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n in sizes:
+        lines.append(
+            f"| {n} | {floors[n] * 1000:.0f} ms | {reruns[n] * 1000:.0f} ms | "
+            f"{reruns[n] / floors[n]:.1f}× | {updates[n] * 1000:.0f} ms | "
+            f"{updates[n] / floors[n]:.1f}× |"
+        )
+    lines += [
+        "",
+        "| once | measured | floor | ratio |",
+        "|---|---:|---:|---:|",
+        f"| cold start to first complete render | {cold:.1f} s | {cold_floor:.1f} s | "
+        f"{cold / cold_floor:.2f}× |",
+        f"| peak server RSS after the 256-token text | {rss:.0f} MB | | |",
+        "",
+        "Targets: browser update ≤ 150 ms at 16 and ≤ 600 ms at 256 word pieces; server rerun"
+        " ≤ 3× floor at 256; cold start ≤ 1.3× its floor; peak RSS ≤ 700 MB.",
+    ]
+    checks = {
+        "browser update at 16": updates.get(16, 0) <= TARGETS["browser"][16],
+        "browser update at 256": updates.get(256, 0) <= TARGETS["browser"][256],
+        "server rerun at 256": reruns[256] / floors[256] <= TARGETS["rerun_ratio"],
+        "cold start": cold / cold_floor <= TARGETS["cold_ratio"],
+        "peak RSS": rss <= TARGETS["rss"],
+    }
+    lines.append(
+        "Met: " + ", ".join(k for k, ok in checks.items() if ok) + ". Missed: "
+        + (", ".join(k for k, ok in checks.items() if not ok) or "none") + "."
+    )  # fmt: skip
+    report = "\n".join(lines)
+    print(report)
+    args.out.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
