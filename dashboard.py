@@ -5,8 +5,9 @@ row-normalised W -> Y = W X -> geometry -> context awareness -> learnable projec
 The page wires widgets to ``attn_core`` and lays out charts; it holds no math.
 
 Controls sit in the section they belong to, but some are read before the sections above
-them are drawn (the temperature in section 4 shapes section 3's caption and section 5's
-output). Each section therefore gets its container first, and is filled in order later.
+them are drawn (the projection settings in section 8 shape W' in section 3; the
+temperature in section 4 shapes the output in section 5). Each section therefore gets its
+container first, and is filled in order later.
 """
 
 from __future__ import annotations

