@@ -117,7 +117,8 @@ def chart_spec(builder: str, *args, **kwargs) -> dict:
 @st.cache_data(max_entries=256, show_spinner=False)
 def _cached_spec(digest: str, builder: str, _args: tuple, _kwargs: dict) -> dict:
     # Schema validation is skipped: tests/test_charts.py validates every builder's output.
-    return getattr(charts, builder)(*_args, **_kwargs).to_dict(validate=False)
+    spec = getattr(charts, builder)(*_args, **_kwargs).to_dict(validate=False)
+    return charts.with_stable_data_names(spec)
 
 
 @st.cache_data(max_entries=64, show_spinner="Fitting the 2-D map…")

@@ -4,6 +4,10 @@ Small matrices become one rectangle per cell (hover shows exact values, a click 
 row). Large ones (a 256-token text makes 65 536 cells) become one raster image inside the
 same axes, so the browser draws one mark instead of tens of thousands. Both use the same
 colour stops, interpolated the same way, so the two renderings of a matrix look alike.
+
+Encodings are written as channel objects (``alt.X2("x2")``), never as shorthand strings:
+Altair turns each string into a channel through its slow schema lookup, and these charts
+are rebuilt on every slider move.
 """
 
 from __future__ import annotations
@@ -166,7 +170,7 @@ def _vector_heatmap(
     if numbered:  # feature dimensions: a continuous axis 0..C that stretches to any width
         frame["col_end"] = frame["col"] + 1
         x = alt.X("col:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title)
-        x_extra = {"x2": "col_end:Q"}
+        x_extra = {"x2": alt.X2("col_end")}
     else:
         x = alt.X("col:N", sort=col_labels, title=x_title, axis=alt.Axis(labelAngle=-45))
         x_extra = {}
@@ -207,10 +211,10 @@ def _raster_heatmap(matrix, row_labels, palette, domain, x_title, value_title) -
         .mark_image(aspect=False, smooth=False)  # sharp cells: one pixel per cell, unblurred
         .encode(
             x=alt.X("x:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title),
-            x2="x2",
+            x2=alt.X2("x2"),
             y=alt.Y("y:Q", scale=alt.Scale(domain=[0, rows], reverse=True, nice=False), axis=None),
-            y2="y2",
-            url="url:N",
+            y2=alt.Y2("y2"),
+            url=alt.Url("url:N"),
         )
     )
     # An invisible mark carries the colour scale, so the image gets a legend like the others.
@@ -225,7 +229,7 @@ def _raster_heatmap(matrix, row_labels, palette, domain, x_title, value_title) -
         layers.append(
             alt.Chart(names)
             .mark_text(align="right", baseline="middle", dx=-4, fontSize=11)
-            .encode(x=alt.datum(0), y="y:Q", text="label:N")
+            .encode(x=alt.XDatum(0), y=alt.Y("y:Q"), text=alt.Text("label:N"))
         )
     return alt.layer(*layers)
 
@@ -335,12 +339,16 @@ def geometry(
     arrows = (
         alt.Chart(moves)
         .mark_rule(color="#999999", strokeWidth=1.2)
-        .encode(x=xs, y=ys, x2="x2", y2="y2")
+        .encode(x=xs, y=ys, x2=alt.X2("x2"), y2=alt.Y2("y2"))
     )
     heads = (
         alt.Chart(moves)
         .mark_point(shape="triangle-up", size=60, filled=True, color="#999999")
-        .encode(x=alt.X("x2:Q", scale=x_scale), y=alt.Y("y2:Q", scale=y_scale), angle="angle:Q")
+        .encode(
+            x=alt.X("x2:Q", scale=x_scale),
+            y=alt.Y("y2:Q", scale=y_scale),
+            angle=alt.Angle("angle:Q"),
+        )
     )
     dots = (
         alt.Chart(points)
@@ -350,8 +358,8 @@ def geometry(
             y=ys,
             color=stage_colour,
             tooltip=[
-                "token:N",
-                "stage:N",
+                alt.Tooltip("token:N"),
+                alt.Tooltip("stage:N"),
                 alt.Tooltip("x:Q", format=".3f"),
                 alt.Tooltip("y:Q", format=".3f"),
             ],
@@ -363,6 +371,34 @@ def geometry(
         layers.append(
             alt.Chart(points[points["stage"] == labelled])
             .mark_text(align="left", dx=7, dy=-7, fontSize=13, color="#333333")
-            .encode(x=xs, y=ys, text="token:N")
+            .encode(x=xs, y=ys, text=alt.Text("token:N"))
         )
     return alt.layer(*layers).properties(title=title, width=size, height=size, autosize=PAD)
+
+
+def with_stable_data_names(spec: dict) -> dict:
+    """Rename a spec's data sets by position (``data_0``, ``data_1``…) instead of by content.
+
+    Altair names each data set after a hash of its rows, so new numbers make a new spec
+    even when nothing else changed. With stable names the rest of the spec stays identical
+    from one slider move to the next, and a renderer can swap the data of the chart it
+    already has instead of building a new one.
+    """
+    names = {old: f"data_{k}" for k, old in enumerate(spec.get("datasets", {}))}
+
+    def rename(node):
+        if isinstance(node, dict):
+            return {
+                key: names.get(value, value)
+                if key == "name" and isinstance(value, str)
+                else rename(value)
+                for key, value in node.items()
+                if key != "datasets"
+            }
+        if isinstance(node, list):
+            return [rename(item) for item in node]
+        return node
+
+    renamed = rename(spec)
+    renamed["datasets"] = {names[old]: rows for old, rows in spec.get("datasets", {}).items()}
+    return renamed

@@ -128,3 +128,19 @@ def test_geometry_labels_the_chosen_stage():
 def test_heatmap_rejects_mismatched_labels(rng):
     with pytest.raises(ValueError, match="labels must match"):
         charts.heatmap(rng.random((3, 3)), ["a", "b"], ["a", "b", "c"])
+
+
+def test_stable_data_names_keep_the_spec_identical_when_only_numbers_change(rng):
+    labels = charts.token_labels(["a", "b", "a", "c"])
+    first = charts.heatmap(rng.random((4, 4)), labels, labels, palette="weights").to_dict()
+    second = charts.heatmap(rng.random((4, 4)), labels, labels, palette="weights").to_dict()
+    a, b = charts.with_stable_data_names(first), charts.with_stable_data_names(second)
+    assert first["datasets"].keys() != second["datasets"].keys()  # Altair hashes the rows
+    assert {k: v for k, v in a.items() if k != "datasets"} == {
+        k: v for k, v in b.items() if k != "datasets"
+    }
+    assert list(a["datasets"]) == ["data_0"]
+    assert a["datasets"]["data_0"] == next(iter(first["datasets"].values()))
+    # every reference now points at a data set that exists
+    refs = [layer.get("data", {}).get("name") for layer in a["layer"]] + [a["data"]["name"]]
+    assert {r for r in refs if r} <= set(a["datasets"])
