@@ -377,14 +377,15 @@ def geometry(
 
 
 def with_stable_data_names(spec: dict) -> dict:
-    """Rename a spec's data sets by position (``data_0``, ``data_1``…) instead of by content.
+    """Rename a spec's data sets by position (``rows_0``, ``rows_1``…) instead of by content.
 
     Altair names each data set after a hash of its rows, so new numbers make a new spec
     even when nothing else changed. With stable names the rest of the spec stays identical
     from one slider move to the next, and a renderer can swap the data of the chart it
-    already has instead of building a new one.
+    already has instead of building a new one. (Not ``data_0``: Vega-Lite gives its own
+    internal data sets those names.)
     """
-    names = {old: f"data_{k}" for k, old in enumerate(spec.get("datasets", {}))}
+    names = {old: f"rows_{k}" for k, old in enumerate(spec.get("datasets", {}))}
 
     def rename(node):
         if isinstance(node, dict):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import numpy as np
 import pytest
+import vl_convert
 from PIL import Image
 
 from attn_core import charts, self_attention, to_plane
@@ -31,8 +33,11 @@ def test_every_builder_gives_schema_valid_vega_lite(rng, rows):
         charts.geometry(to_plane(x, res.output), labels),
     ]
     for chart in built:
-        spec = chart.to_dict(validate=True)  # raises on anything Vega-Lite would reject
+        spec = chart.to_dict(validate=True)  # raises on anything the schema rejects
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+        # what the page sends: compiled and drawn by the real Vega-Lite, not just schema-checked
+        svg = vl_convert.vegalite_to_svg(json.dumps(charts.with_stable_data_names(spec)))
+        assert svg.startswith("<svg") and "<path" in svg
 
 
 def test_token_labels_are_distinct_and_leave_unique_tokens_alone():
@@ -139,8 +144,8 @@ def test_stable_data_names_keep_the_spec_identical_when_only_numbers_change(rng)
     assert {k: v for k, v in a.items() if k != "datasets"} == {
         k: v for k, v in b.items() if k != "datasets"
     }
-    assert list(a["datasets"]) == ["data_0"]
-    assert a["datasets"]["data_0"] == next(iter(first["datasets"].values()))
+    assert list(a["datasets"]) == ["rows_0"]
+    assert a["datasets"]["rows_0"] == next(iter(first["datasets"].values()))
     # every reference now points at a data set that exists
     refs = [layer.get("data", {}).get("name") for layer in a["layer"]] + [a["data"]["name"]]
     assert {r for r in refs if r} <= set(a["datasets"])
