@@ -361,7 +361,7 @@ def show_geometry(res: attn_core.AttentionResult, labels: list[str]) -> None:
         ratio = attn_core.spread_ratio(before, res.output)
         st.metric(
             "Spread after ÷ before",
-            "—" if np.isnan(ratio) else f"{ratio:.2f}",
+            "—" if np.isnan(ratio) else f"{ratio:.2g}",
             help="Mean distance between all pairs of tokens after attention, divided by "
             "the same before, in all dimensions (not just the two drawn). Below 1: "
             "attention pulled the tokens together.",
@@ -371,7 +371,9 @@ def show_geometry(res: attn_core.AttentionResult, labels: list[str]) -> None:
     plane = get_plane(before, res.output, method, features)
     name = "v (values)" if res.projected else "x (before)"
     left.vega_lite_chart(
-        spec=chart_spec("geometry", plane, labels, before_name=name, after_name="y (after)"),
+        spec=chart_spec(
+            "geometry", plane, labels, before_name=name, after_name="y (after)", size=460
+        ),
         width="content",
     )
 
@@ -385,10 +387,15 @@ def show_context(settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
     if isinstance(emb_b, str):
         st.info(emb_b)
         return
-    shared = [t for t in dict.fromkeys(emb_a.tokens) if t in emb_b.tokens]
-    shared = [t for t in shared if not t.startswith("[")] or shared
+    special_b = {t for t, special in zip(emb_b.tokens, emb_b.special, strict=True) if special}
+    shared = [
+        t
+        for t, special in zip(emb_a.tokens, emb_a.special, strict=True)
+        if not special and t in emb_b.tokens and t not in special_b
+    ]
+    shared = list(dict.fromkeys(shared))
     if not shared:
-        st.info("The two texts share no token: add a word from the first text.")
+        st.info("The two texts share no word: add a word from the first text to the second.")
         return
     word = st.selectbox("A word both texts use", shared, key="shared_word")
     res_b = attend(emb_b.vectors, settings)
