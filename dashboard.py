@@ -100,7 +100,8 @@ def get_embedding(
             merge_subwords=merge_subwords,
         )
     except ValueError as exc:
-        return str(exc).capitalize()
+        message = str(exc)
+        return message[:1].upper() + message[1:]
 
 
 def chart_spec(builder: str, *args, **kwargs) -> dict:
@@ -153,6 +154,13 @@ def focus_from_click(chart_key: str, labels_key: str) -> None:
     labels = st.session_state.get(labels_key, [])
     if picked and picked[0].get("row") in labels:
         st.session_state["focus"] = labels.index(picked[0]["row"])
+
+
+def pick_one(label: str, names: dict[str, str], *, key: str) -> str:
+    """A segmented control over ``names`` (value -> what it shows), starting on the first."""
+    return st.segmented_control(
+        label, list(names), format_func=names.get, default=next(iter(names)), key=key, required=True
+    )
 
 
 def init_state() -> None:
@@ -343,14 +351,7 @@ def show_geometry(res: attn_core.AttentionResult, labels: list[str]) -> None:
     before = res.values
     left, right = st.columns([3, 2])
     with right:
-        method = st.segmented_control(
-            "Map",
-            list(METHOD_NAMES),
-            format_func=METHOD_NAMES.get,
-            default="pca",
-            key="method",
-            required=True,
-        )
+        method = pick_one("Map", METHOD_NAMES, key="method")
         features = (0, 1)
         if method == "raw":
             width = before.shape[1]
@@ -541,14 +542,7 @@ def main() -> None:
         special = a.toggle("Keep [CLS] and [SEP]", value=True, key="special")
         merge = b.toggle("Merge sub-words (##) into words", value=False, key="merge")
     with boxes["x"]:
-        kind = st.segmented_control(
-            "Vectors",
-            list(KIND_NAMES),
-            format_func=KIND_NAMES.get,
-            default="static",
-            key="kind",
-            required=True,
-        )
+        kind = pick_one("Vectors", KIND_NAMES, key="kind")
     with boxes["weights"]:
         a, b, c = st.columns(3)
         scale = a.toggle("Scale by 1/√d", key="scale")
@@ -568,10 +562,13 @@ def main() -> None:
         init = d.selectbox("Initialisation", attn_core.INITS, key="init")
 
     with boxes["text"]:
+        if not st.session_state["text"].strip():
+            st.info("Type some text to begin.")
+            st.stop()
         with st.spinner("Reading the text…"):
             emb = get_embedding(st.session_state["text"], kind, special, merge)
-        if isinstance(emb, str):
-            st.info(emb if "empty" not in emb else "Type some text to begin.")
+        if isinstance(emb, str):  # nothing the model can read: say so and stop here
+            st.info(emb)
             st.stop()
         show_tokens(emb)
 
