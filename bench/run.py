@@ -168,7 +168,8 @@ def browser_updates(page, texts: dict[int, str], repeats: int) -> dict[int, floa
         box.fill(text)
         box.press("Control+Enter")
         page.wait_for_function(
-            "n => document.querySelector('[data-testid=stCode]').innerText.split('·').length === n",
+            "n => { const c = document.querySelector('[data-testid=stCode]');"
+            " return c !== null && c.innerText.split('·').length === n; }",
             arg=n,
             timeout=120_000,
         )
