@@ -305,12 +305,20 @@ def test_blank_text_gives_a_message(app, text, message):
         "!!!???...",
         "1234567890",
         "x",
+        "שלום עולם",  # right-to-left
+        "cafe\u0301 nai\u0308ve",  # combining accents
+        "zero\u200bwidth\u200djoiners",
+        "nul\x00byte and\x07bell",
+        "qzxjvbw kwyjibo flurbification",  # words the vocabulary does not know
+        "again " * 300,  # one token repeated 300 times: truncated, never merged
     ],
 )
 def test_unusual_text_renders(app, text):
     app.text_area(key="text").set_value(text).run()
     assert_clean(app)
-    np.testing.assert_allclose(weights_table(app)["row sum"], 1.0)
+    table = weights_table(app)
+    np.testing.assert_allclose(table["row sum"], 1.0)
+    assert table["query"].is_unique  # every position keeps its own row
 
 
 def test_huge_paste_is_truncated_with_a_notice(app):

@@ -1,0 +1,202 @@
+"""The settings that shape a view, and how they travel in a link.
+
+Each setting has a name (the URL key, and the page's widget key), a default, and a parser
+that turns one URL value into a valid setting: it returns the value, clamps it into range
+(and says so), or rejects it with ``ValueError``. ``from_query`` never raises: whatever a
+link holds, the page gets valid settings plus plain-text notices of what was changed.
+Defaults are left out of links, so links stay short.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from attn_core.embeddings import KINDS
+from attn_core.projections import INITS, MAX_SEED
+from attn_core.reduce import METHODS
+
+MODES = ("free", "learnable")
+D_K_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 384)
+TEMPERATURE = (0.05, 5.0, 0.05)
+"""Lowest, highest, step."""
+QKV = ("q", "k", "v")
+MAX_TEXT = 2_000
+"""Characters of text a link may carry (a URL beyond ~8 000 characters is unreliable)."""
+MAX_FEATURE = 383
+MAX_FOCUS = 255
+MAX_NOTICED_KEYS = 5
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,30}")
+
+
+class Clamped(ValueError):
+    """A value out of range, replaced by the nearest allowed one (``value``)."""
+
+    def __init__(self, value: object, why: str) -> None:
+        super().__init__(why)
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    parse: Callable[[str], object]
+    encode: Callable[[object], str] = str
+
+
+def _text(raw: str) -> str:
+    if len(raw) > MAX_TEXT:
+        raise Clamped(raw[:MAX_TEXT], f"cut to its first {MAX_TEXT} characters")
+    return raw
+
+
+def _choice(options: Iterable[str]) -> Callable[[str], str]:
+    allowed = tuple(options)
+
+    def parse(raw: str) -> str:
+        if raw not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return raw
+
+    return parse
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "on", "yes"):
+        return True
+    if lowered in ("0", "false", "off", "no"):
+        return False
+    raise ValueError("must be 1 or 0")
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not re.fullmatch(r"[+-]?\d{1,30}", raw.strip()):
+            raise ValueError("must be a whole number")
+        number = int(raw)
+        if not low <= number <= high:
+            raise Clamped(min(max(number, low), high), f"must be in {low}..{high}")
+        return number
+
+    return parse
+
+
+def _temperature(raw: str) -> float:
+    low, high, step = TEMPERATURE
+    try:
+        number = float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    snapped = round(round(min(max(number, low), high) / step) * step, 2)
+    if not low <= number <= high:
+        raise Clamped(snapped, f"must be in {low}..{high}")
+    return snapped
+
+
+def _d_k(raw: str) -> int:
+    number = _integer(-(10**30), 10**30)(raw)
+    if number not in D_K_CHOICES:
+        nearest = min(D_K_CHOICES, key=lambda c: (abs(c - number), c))
+        raise Clamped(nearest, f"must be one of {', '.join(map(str, D_K_CHOICES))}")
+    return number
+
+
+def _encode_flag(value: object) -> str:
+    return "1" if value else "0"
+
+
+SETTINGS = (
+    Setting("text", "hi how are you", _text),
+    Setting("text2", "hey, how old are you?", _text),
+    Setting("kind", "static", _choice(KINDS)),
+    Setting("special", True, _flag, _encode_flag),
+    Setting("merge", False, _flag, _encode_flag),
+    Setting("mode", "free", _choice(MODES)),
+    Setting("scale", False, _flag, _encode_flag),
+    Setting("temperature", 1.0, _temperature),
+    Setting("causal", False, _flag, _encode_flag),
+    Setting("stretch", False, _flag, _encode_flag),
+    Setting("focus", 0, _integer(0, MAX_FOCUS)),
+    Setting("method", "pca", _choice(METHODS)),
+    Setting("feature_a", 0, _integer(0, MAX_FEATURE)),
+    Setting("feature_b", 1, _integer(0, MAX_FEATURE)),
+    Setting("seed", 0, _integer(0, MAX_SEED)),
+    Setting("d_k", 64, _d_k),
+    Setting("init", INITS[0], _choice(INITS)),
+    Setting("qkv", "q", _choice(QKV)),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+def from_query(params: Mapping[str, str | list[str]]) -> tuple[dict[str, object], list[str]]:
+    """Settings found in URL query parameters, and notices of what was fixed or ignored.
+
+    Parameters
+    ----------
+    params : mapping of str to str or list of str
+        As a web framework gives them; a repeated key may come as a list.
+
+    Returns
+    -------
+    values : dict
+        Only the settings the link set, each valid (parsed or clamped).
+    notices : list of str
+        Plain sentences, one per problem. They name a key only when it is a plain word
+        and never repeat a value, so they are safe to show as text.
+    """
+    values: dict[str, object] = {}
+    notices: list[str] = []
+    unknown: list[str] = []
+    for key, raw in params.items():
+        setting = BY_NAME.get(key)
+        if setting is None:
+            unknown.append(key if _PLAIN_KEY.fullmatch(key) else "(unreadable name)")
+            continue
+        if isinstance(raw, list | tuple):
+            if not raw:
+                continue
+            if len(raw) > 1:
+                notices.append(f"“{key}” appeared {len(raw)} times; the first one was used.")
+            raw = raw[0]
+        try:
+            values[key] = setting.parse(str(raw))
+        except Clamped as fix:
+            values[key] = fix.value
+            # Texts are the viewer's own words: never repeat them, not even in a notice.
+            now = "" if setting.parse is _text else f": it was set to {setting.encode(fix.value)}"
+            notices.append(f"“{key}” {fix}{now}.")
+        except ValueError as why:
+            notices.append(f"“{key}” was ignored: it {why}.")
+    if unknown:
+        shown = ", ".join(f"“{k}”" for k in unknown[:MAX_NOTICED_KEYS])
+        more = f" and {len(unknown) - MAX_NOTICED_KEYS} more" if len(unknown) > 5 else ""
+        notices.append(f"Unknown link settings were ignored: {shown}{more}.")
+    return values, notices
+
+
+def to_query(values: Mapping[str, object]) -> dict[str, str]:
+    """The URL query parameters for ``values``: known settings that differ from defaults.
+
+    A text longer than ``MAX_TEXT`` is left out (see ``fits_in_link``).
+    """
+    return {
+        name: BY_NAME[name].encode(value)
+        for name, value in values.items()
+        if name in BY_NAME and value != BY_NAME[name].default and _fits(name, value)
+    }
+
+
+def fits_in_link(values: Mapping[str, object]) -> bool:
+    """Whether a link can carry every setting in ``values`` (texts up to ``MAX_TEXT``)."""
+    return all(_fits(name, value) for name, value in values.items())
+
+
+def _fits(name: str, value: object) -> bool:
+    return not (name in BY_NAME and BY_NAME[name].parse is _text and len(str(value)) > MAX_TEXT)
