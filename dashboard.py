@@ -15,18 +15,19 @@ from __future__ import annotations
 import hashlib
 import pickle
 import secrets
+from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 import attn_core
-from attn_core import charts
+from attn_core import charts, viewstate
 
 MODEL_NAME = attn_core.BUNDLED_MODEL
 MAX_CHARS = 200_000
-D_K_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 384)
-PARAMETER_FREE, LEARNABLE = "Parameter-free (X Xᵀ)", "Learnable projections (random)"
+MODE_NAMES = {"free": "Parameter-free (X Xᵀ)", "learnable": "Learnable projections (random)"}
+QKV_NAMES = {"q": "Q = X W_q", "k": "K = X W_k", "v": "V = X W_v"}
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "raw": "Two raw features"}
 KIND_NAMES = {"static": "Static (context-free)", "contextual": "Contextual (final layer)"}
 EXAMPLES = {
@@ -141,7 +142,7 @@ def pick_example() -> None:
 
 def mode_changed() -> None:
     """Each mode starts from its own default: 1/√d scaling off parameter-free, on projected."""
-    st.session_state["scale"] = st.session_state["mode"] == LEARNABLE
+    st.session_state["scale"] = viewstate.defaults_for(st.session_state["mode"])["scale"]
 
 
 def reroll() -> None:
@@ -157,22 +158,42 @@ def focus_from_click(chart_key: str, labels_key: str) -> None:
 
 
 def pick_one(label: str, names: dict[str, str], *, key: str) -> str:
-    """A segmented control over ``names`` (value -> what it shows), starting on the first."""
-    return st.segmented_control(
-        label, list(names), format_func=names.get, default=next(iter(names)), key=key, required=True
-    )
+    """A segmented control over ``names`` (value -> what it shows); its value is in state."""
+    return st.segmented_control(label, list(names), format_func=names.get, key=key, required=True)
 
 
 def init_state() -> None:
-    defaults = {
-        "text": EXAMPLES["The seed's sentence"][0],
-        "text2": EXAMPLES["The seed's sentence"][1],
-        "mode": PARAMETER_FREE,
-        "scale": False,
-        "seed": 0,
-    }
-    for key, value in defaults.items():
-        st.session_state.setdefault(key, value)
+    """On a session's first run: the defaults, then whatever the link carries, validated."""
+    if "notices" in st.session_state:
+        return
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    values, notices = viewstate.from_query(params)
+    mode = values.get("mode", viewstate.DEFAULTS["mode"])
+    for key, value in {**viewstate.defaults_for(mode), **values}.items():
+        st.session_state[key] = value
+    st.session_state["notices"] = notices
+
+
+def current_view() -> dict[str, object]:
+    return {key: st.session_state.get(key) for key in viewstate.DEFAULTS}
+
+
+def sync_url() -> None:
+    """Keep the address bar equal to the view on screen (defaults left out)."""
+    st.query_params.from_dict(viewstate.to_query(current_view()))
+
+
+def show_share_link() -> None:
+    """A button that shows a copyable link to exactly this view."""
+    if st.button("Link to this view", icon=":material/link:", key="share"):
+        query = viewstate.to_query(current_view())
+        base = (st.context.url or "").split("?", 1)[0]
+        st.code(f"{base}?{urlencode(query)}" if query else base or "/", language=None)
+        if not viewstate.fits_in_link(current_view()):
+            st.caption(
+                f"A link carries at most {viewstate.MAX_TEXT} characters of text: "
+                "this text is too long, so the link leaves it out."
+            )
 
 
 # ---------------------------------------------------------------- sections ---------------
@@ -294,8 +315,8 @@ def show_weights(res: attn_core.AttentionResult, labels: list[str], stretch: boo
 @st.fragment
 def show_focus(res: attn_core.AttentionResult, labels: list[str]) -> None:
     """One token's row of weights, and its output written out as the actual sum."""
-    if st.session_state.get("focus", 0) >= len(labels):
-        st.session_state["focus"] = 0  # the text changed and got shorter
+    if st.session_state["focus"] >= len(labels):
+        st.session_state["focus"] = 0  # the text changed, or the link named a later token
     i = st.selectbox(
         "Token focus",
         range(len(labels)),
@@ -320,6 +341,7 @@ def show_focus(res: attn_core.AttentionResult, labels: list[str]) -> None:
         "The largest terms of the sum, and the first three of each vector's numbers. "
         "Token j is the j-th row of the tables above, counting from 0."
     )
+    sync_url()
 
 
 def output_sum_latex(res: attn_core.AttentionResult, i: int, terms: int = 3, dims: int = 3) -> str:
@@ -355,9 +377,11 @@ def show_geometry(res: attn_core.AttentionResult, labels: list[str]) -> None:
         features = (0, 1)
         if method == "raw":
             width = before.shape[1]
+            for key in ("feature_a", "feature_b"):  # a link may name a feature V does not have
+                st.session_state[key] = min(int(st.session_state[key]), width - 1)
             a, b = st.columns(2)
-            fa = a.number_input("Feature a", 0, width - 1, 0, key="feature_a")
-            fb = b.number_input("Feature b", 0, width - 1, min(1, width - 1), key="feature_b")
+            fa = a.number_input("Feature a", 0, width - 1, key="feature_a")
+            fb = b.number_input("Feature b", 0, width - 1, key="feature_b")
             features = (int(fa), int(fb))
         ratio = attn_core.spread_ratio(before, res.output)
         st.metric(
@@ -377,11 +401,13 @@ def show_geometry(res: attn_core.AttentionResult, labels: list[str]) -> None:
         ),
         width="content",
     )
+    sync_url()
 
 
 @st.fragment
 def show_context(settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
-    st.text_input("A second sentence", key="text2", max_chars=2_000)
+    st.text_input("A second sentence", key="text2", max_chars=viewstate.MAX_TEXT)
+    sync_url()
     emb_b = get_embedding(
         st.session_state["text2"], settings["kind"], settings["special"], settings["merge"]
     )
@@ -441,10 +467,8 @@ def show_learnable(settings: dict, res_free, res_proj, labels: list[str]) -> Non
 
 @st.fragment
 def show_projected_vectors(res_proj: attn_core.AttentionResult, labels: list[str]) -> None:
-    matrices = {"Q = X W_q": res_proj.q, "K = X W_k": res_proj.k, "V = X W_v": res_proj.v}
-    shown = st.segmented_control(
-        "Projected vectors", list(matrices), default="Q = X W_q", key="qkv", required=True
-    )
+    matrices = {"q": res_proj.q, "k": res_proj.k, "v": res_proj.v}
+    shown = pick_one("Projected vectors", QKV_NAMES, key="qkv")
     st.vega_lite_chart(
         spec=chart_spec(
             "heatmap",
@@ -452,10 +476,11 @@ def show_projected_vectors(res_proj: attn_core.AttentionResult, labels: list[str
             labels,
             palette="diverging",
             x_title=f"dimension ({res_proj.q.shape[1]})",
-            value_title=shown[0].lower(),
+            value_title=shown,
         ),
         width="stretch",
     )
+    sync_url()
 
 
 def show_comparison(settings: dict, res_free, res_proj, labels: list[str]) -> None:
@@ -525,13 +550,22 @@ def main() -> None:
         "softmax, weighted sums, and what that does to the vectors."
     )
     with st.sidebar:
-        st.radio("Attention", [PARAMETER_FREE, LEARNABLE], key="mode", on_change=mode_changed)
+        st.radio(
+            "Attention",
+            list(MODE_NAMES),
+            format_func=MODE_NAMES.get,
+            key="mode",
+            on_change=mode_changed,
+        )
         st.caption(
             "Parameter-free: scores are X Xᵀ, as in the walkthrough. Learnable: scores are "
             "Q Kᵀ with random W_q, W_k, W_v (settings in section 8)."
         )
         for key, (title, _) in SECTIONS.items():
             st.markdown(f"[{title}](#{key})")
+        show_share_link()
+    for notice in st.session_state["notices"]:
+        st.warning(notice, icon=":material/link_off:")  # notices never repeat link values
 
     boxes = {key: section(key) for key in SECTIONS}
 
@@ -539,8 +573,8 @@ def main() -> None:
         st.pills("Examples", list(EXAMPLES), key="example", on_change=pick_example, default=None)
         st.text_area("Text", key="text", max_chars=MAX_CHARS, height=90)
         a, b = st.columns(2)
-        special = a.toggle("Keep [CLS] and [SEP]", value=True, key="special")
-        merge = b.toggle("Merge sub-words (##) into words", value=False, key="merge")
+        special = a.toggle("Keep [CLS] and [SEP]", key="special")
+        merge = b.toggle("Merge sub-words (##) into words", key="merge")
     with boxes["x"]:
         kind = pick_one("Vectors", KIND_NAMES, key="kind")
     with boxes["weights"]:
@@ -552,18 +586,20 @@ def main() -> None:
             help="Off: white is 0 and dark blue is 1. On: dark blue is the largest weight, "
             "which shows the pattern of long texts, where every weight is small.",
         )
-        temperature = b.slider("Temperature τ", 0.05, 5.0, 1.0, 0.05, key="temperature")
+        low, high, step = viewstate.TEMPERATURE
+        temperature = b.slider("Temperature τ", low, high, step=step, key="temperature")
         causal = c.toggle("Causal mask (see only earlier tokens)", key="causal")
     with boxes["learnable"]:
         a, b, c, d = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
         seed = a.number_input("Seed", 0, attn_core.projections.MAX_SEED, key="seed")
         b.button("Re-roll", icon=":material/casino:", on_click=reroll, key="reroll")
-        d_k = c.select_slider("d_k (query/key width)", D_K_CHOICES, value=64, key="d_k")
+        d_k = c.select_slider("d_k (query/key width)", viewstate.D_K_CHOICES, key="d_k")
         init = d.selectbox("Initialisation", attn_core.INITS, key="init")
 
     with boxes["text"]:
         if not st.session_state["text"].strip():
             st.info("Type some text to begin.")
+            sync_url()
             st.stop()
         with st.spinner("Reading the text…"):
             emb = get_embedding(st.session_state["text"], kind, special, merge)
@@ -576,7 +612,7 @@ def main() -> None:
         "kind": kind,
         "special": special,
         "merge": merge,
-        "projected": st.session_state["mode"] == LEARNABLE,
+        "projected": st.session_state["mode"] == "learnable",
         "scale": scale,
         "temperature": temperature,
         "causal": causal,
@@ -629,6 +665,7 @@ def main() -> None:
         show_context(settings, emb, res)
     with boxes["learnable"]:
         show_learnable(settings, res_free, res_proj, labels)
+    sync_url()
 
 
 main()

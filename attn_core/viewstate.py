@@ -119,7 +119,7 @@ SETTINGS = (
     Setting("merge", False, _flag, _encode_flag),
     Setting("mode", "free", _choice(MODES)),
     Setting("scale", False, _flag, _encode_flag),
-    Setting("temperature", 1.0, _temperature),
+    Setting("temperature", 1.0, _temperature, lambda v: f"{round(float(v), 2):g}"),
     Setting("causal", False, _flag, _encode_flag),
     Setting("stretch", False, _flag, _encode_flag),
     Setting("focus", 0, _integer(0, MAX_FOCUS)),
@@ -181,15 +181,23 @@ def from_query(params: Mapping[str, str | list[str]]) -> tuple[dict[str, object]
     return values, notices
 
 
+def defaults_for(mode: object) -> dict[str, object]:
+    """Every setting's default; 1/√d scaling defaults to on with learnable projections."""
+    return {**DEFAULTS, "scale": mode == "learnable"}
+
+
 def to_query(values: Mapping[str, object]) -> dict[str, str]:
     """The URL query parameters for ``values``: known settings that differ from defaults.
 
     A text longer than ``MAX_TEXT`` is left out (see ``fits_in_link``).
     """
+    defaults = defaults_for(values.get("mode", DEFAULTS["mode"]))
     return {
         name: BY_NAME[name].encode(value)
         for name, value in values.items()
-        if name in BY_NAME and value != BY_NAME[name].default and _fits(name, value)
+        if name in BY_NAME
+        and BY_NAME[name].encode(value) != BY_NAME[name].encode(defaults[name])
+        and _fits(name, value)
     }
 
 

@@ -175,3 +175,18 @@ def test_long_text_renders_every_panel(page: Page):
     assert charts.count() >= 12
     OUTPUT.mkdir(exist_ok=True)
     full_page_screenshot(page, OUTPUT / "dashboard-256-tokens.png")
+
+
+def test_links_restore_a_view_and_the_address_bar_follows(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{server}/?text=the+dog+barked&mode=learnable&temperature=2.5&d_k=8")
+    page.wait_for_selector(IDLE, timeout=180_000)
+    expect(page.locator('[data-testid="stCode"]').first).to_contain_text("dog  ·  barked")
+    expect(page.get_by_text("W′ = Q Kᵀ", exact=False)).to_be_visible()
+    expect(page.get_by_role("slider", name="Temperature τ")).to_have_value("2.5")
+    page.get_by_text("Causal mask (see only earlier tokens)").click()
+    page.wait_for_function("() => location.search.includes('causal=1')", timeout=30_000)
+    assert "temperature=2.5" in page.url and "d_k=8" in page.url
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    context.close()

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import attn_core
 
-LEARNABLE = "Learnable projections (random)"
+LEARNABLE = "learnable"
 TIMEOUT = 180
 
 
@@ -258,16 +258,16 @@ def test_learnable_mode_shows_q_k_v_and_switches_the_scores(app):
     res = attn_core.self_attention(emb.vectors, proj)
     np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
     qkv = app.button_group(key="qkv")
-    for name, matrix in (("K = X W_k", res.k), ("V = X W_v", res.v), ("Q = X W_q", res.q)):
+    for name, matrix in (("k", res.k), ("v", res.v), ("q", res.q)):
         qkv.set_value(name).run()
         assert_clean(app)
-        shown = next(s for s in chart_specs(app) if _value_title(s) == name[0].lower())
+        shown = next(s for s in chart_specs(app) if _value_title(s) == name)
         got = np.array([r["value"] for r in _rows(shown)]).reshape(matrix.shape)
         np.testing.assert_allclose(got, matrix, rtol=1e-12)
     titles = [s.get("title") for s in chart_specs(app)]
     assert {"W, parameter-free", "W, random projections", "difference"} <= set(titles)
     # back to parameter-free: scale goes back to that mode's default
-    app.radio(key="mode").set_value("Parameter-free (X Xᵀ)").run()
+    app.radio(key="mode").set_value("free").run()
     assert app.toggle(key="scale").value is False
 
 
@@ -362,3 +362,116 @@ def test_user_text_is_never_markdown(app):
     for element in [*app.markdown, *app.caption]:
         assert "example.com" not in element.value and "onerror" not in element.value
     assert not re.search(r"onerror|example\.com", app.latex[0].value)
+
+
+def open_link(params: dict[str, str | list[str]]) -> AppTest:
+    at = AppTest.from_file("../dashboard.py", default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+A_LINK = {
+    "text": "the cat and the dog",
+    "text2": "the dog barked",
+    "kind": "contextual",
+    "special": "0",
+    "merge": "1",
+    "mode": "learnable",
+    "scale": "0",
+    "temperature": "2.5",
+    "causal": "1",
+    "stretch": "1",
+    "focus": "2",
+    "method": "raw",
+    "feature_a": "3",
+    "feature_b": "5",
+    "seed": "7",
+    "d_k": "8",
+    "init": "kaiming_normal",
+    "qkv": "v",
+}
+
+
+def test_a_link_restores_the_whole_view_and_round_trips():
+    at = open_link(A_LINK)
+    assert_clean(at)
+    assert not at.warning
+    assert at.text_area(key="text").value == "the cat and the dog"
+    assert at.text_input(key="text2").value == "the dog barked"
+    assert at.radio(key="mode").value == "learnable"
+    assert at.toggle(key="scale").value is False
+    assert at.slider(key="temperature").value == 2.5
+    assert at.selectbox(key="focus").value == 2
+    assert at.button_group(key="qkv").value == "v"
+    assert at.number_input(key="feature_b").value == 5
+    # the numbers on the page are those of the view the link describes
+    emb = attn_core.embed(
+        "the cat and the dog", kind="contextual", special_tokens=False, merge_subwords=True
+    )
+    proj = attn_core.random_projections(384, 8, seed=7, init="kaiming_normal")
+    res = attn_core.self_attention(emb.vectors, proj, scale=False, temperature=2.5, causal=True)
+    np.testing.assert_allclose(weights_table(at)["entropy (bits)"], res.entropy, rtol=1e-6)
+    # and the address bar says exactly what came in
+    assert dict(at.query_params) == A_LINK
+
+
+def test_a_default_view_has_a_bare_address():
+    at = AppTest.from_file("../dashboard.py", default_timeout=TIMEOUT).run()
+    assert dict(at.query_params) == {}
+
+
+def test_a_hostile_link_is_fixed_with_visible_notices():
+    at = open_link(
+        {
+            "temperature": "nan",
+            "d_k": "-5",
+            "seed": "99999999999999999999",
+            "focus": "200",
+            "feature_a": "9999",
+            "method": "raw",
+            "mode": "<script>alert(1)</script>",
+            "text": "<img src=x onerror=alert(1)> " + "z" * 5000,
+            "model": "some/hub-model",
+            "[x](http://evil)": "1",
+        }
+    )
+    assert_clean(at)
+    warnings = " ".join(w.value for w in at.warning)
+    for key in ("temperature", "d_k", "seed", "feature_a", "mode", "text", "model"):
+        assert f"“{key}”" in warnings, key
+    assert "evil" not in warnings and "onerror" not in warnings and "zzz" not in warnings
+    assert at.slider(key="temperature").value == 1.0  # ignored: default
+    assert at.select_slider(key="d_k").value == 2  # clamped to the nearest allowed
+    assert at.number_input(key="seed").value == attn_core.projections.MAX_SEED
+    assert at.selectbox(key="focus").value == 0  # past the last token
+    assert at.radio(key="mode").value == "free"
+    assert len(at.text_area(key="text").value) == 2000
+    np.testing.assert_allclose(weights_table(at)["row sum"], 1.0)
+    assert "model" not in at.query_params  # unknown keys are dropped from the address
+
+
+def test_repeated_keys_use_the_first():
+    at = open_link({"seed": ["3", "9"], "mode": "learnable"})
+    assert_clean(at)
+    assert at.number_input(key="seed").value == 3
+    assert any("appeared 2 times" in w.value for w in at.warning)
+
+
+def test_the_address_follows_the_controls(app):
+    app.slider(key="temperature").set_value(2.0).run()
+    assert app.query_params["temperature"] == "2"
+    app.selectbox(key="focus").set_value(3).run()  # a control inside a fragment
+    assert app.query_params["focus"] == "3"
+    app.radio(key="mode").set_value(LEARNABLE).run()
+    assert app.query_params["mode"] == "learnable" and "scale" not in app.query_params
+    app.slider(key="temperature").set_value(1.0).run()
+    assert "temperature" not in app.query_params
+
+
+def test_share_button_shows_a_link_to_this_view(app):
+    app.slider(key="temperature").set_value(0.5).run()
+    app.button(key="share").click().run()
+    assert_clean(app)
+    links = [c.value for c in app.get("code") if "temperature=0.5" in c.value]
+    assert len(links) == 1

@@ -14,7 +14,7 @@ A_VIEW = {
     "special": False,
     "merge": True,
     "mode": "learnable",
-    "scale": True,
+    "scale": False,  # learnable's default is True
     "temperature": 2.35,
     "causal": True,
     "stretch": True,
@@ -31,7 +31,8 @@ A_VIEW = {
 
 def test_every_setting_is_covered_by_the_example_view():
     assert set(A_VIEW) == set(DEFAULTS)
-    assert all(A_VIEW[k] != DEFAULTS[k] for k in DEFAULTS)
+    defaults = viewstate.defaults_for(A_VIEW["mode"])
+    assert all(A_VIEW[k] != defaults[k] for k in DEFAULTS)
 
 
 def test_round_trip_restores_every_setting():
@@ -46,6 +47,18 @@ def test_defaults_are_left_out_of_links():
     assert to_query(DEFAULTS) == {}
     assert to_query({**DEFAULTS, "temperature": 0.5}) == {"temperature": "0.5"}
     assert to_query({"not_a_setting": 1}) == {}
+
+
+def test_scale_is_compared_with_its_modes_default():
+    assert to_query({"mode": "learnable", "scale": True}) == {"mode": "learnable"}
+    assert to_query({"mode": "learnable", "scale": False}) == {"mode": "learnable", "scale": "0"}
+    assert viewstate.defaults_for("learnable")["scale"] is True
+    assert viewstate.defaults_for("free")["scale"] is False
+
+
+def test_slider_floats_are_written_cleanly():
+    assert to_query({"temperature": 1.0500000000000003}) == {"temperature": "1.05"}
+    assert to_query({"temperature": 1.0000000000000002}) == {}
 
 
 def test_texts_too_long_for_a_link_are_left_out():
