@@ -13,7 +13,9 @@ container first, and is filled in order later.
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
+import re
 import secrets
 from urllib.parse import urlencode
 
@@ -22,7 +24,7 @@ import pandas as pd
 import streamlit as st
 
 import attn_core
-from attn_core import charts, viewstate
+from attn_core import charts, export, viewstate
 
 MODEL_NAME = attn_core.BUNDLED_MODEL
 MAX_CHARS = 200_000
@@ -75,6 +77,11 @@ SECTIONS = {
         "8 · Learnable projections",
         "Real transformers learn W_q, W_k, W_v. Here they are random: the starting point.",
     ),
+    "export": (
+        "9 · Take it with you",
+        "Any chart as PNG or SVG, the matrices as CSV or NumPy, and a snapshot a notebook "
+        "can reproduce.",
+    ),
 }
 
 
@@ -103,6 +110,16 @@ def get_embedding(
     except ValueError as exc:
         message = str(exc)
         return message[:1].upper() + message[1:]
+
+
+EXPORTABLE: dict[str, dict] = {}
+"""Every chart drawn, by name: the export section offers each of them."""
+
+
+def draw(where, name: str, spec: dict, **kwargs):
+    """Draw a chart in ``where`` (a container or ``st``) and keep it for export."""
+    EXPORTABLE[name] = spec
+    return where.vega_lite_chart(spec=spec, **kwargs)
 
 
 def chart_spec(builder: str, *args, **kwargs) -> dict:
@@ -241,8 +258,10 @@ def show_matrix_with_norms(
 ) -> None:
     """A token x feature heatmap with each row's length beside it."""
     left, right = st.columns([5, 1])
-    left.vega_lite_chart(
-        spec=chart_spec(
+    draw(
+        left,
+        f"{name.upper()}, token by dimension",
+        chart_spec(
             "heatmap",
             matrix,
             labels,
@@ -253,8 +272,10 @@ def show_matrix_with_norms(
         ),
         width="stretch",
     )
-    right.vega_lite_chart(
-        spec=chart_spec(
+    draw(
+        right,
+        f"Lengths of the rows of {name.upper()}",
+        chart_spec(
             "bars", np.linalg.norm(matrix, axis=1), labels, value_title=f"‖{name}ᵢ‖", fmt=".2f"
         ),
         width="stretch",
@@ -265,8 +286,10 @@ def show_weights(res: attn_core.AttentionResult, labels: list[str], stretch: boo
     left, right = st.columns([3, 2])
     clickable = not charts.is_raster(res.weights.shape)
     top = float(res.weights.max()) if stretch else 1.0
-    left.vega_lite_chart(
-        spec=chart_spec(
+    draw(
+        left,
+        "W, normalised",
+        chart_spec(
             "heatmap",
             res.weights,
             labels,
@@ -324,8 +347,10 @@ def show_focus(res: attn_core.AttentionResult, labels: list[str]) -> None:
         key="focus",
         help="Or click a row of the W heatmap.",
     )
-    st.vega_lite_chart(
-        spec=chart_spec(
+    draw(
+        st,
+        "Focus: one row of W",
+        chart_spec(
             "bars",
             res.weights[i],
             labels,
@@ -395,10 +420,10 @@ def show_geometry(res: attn_core.AttentionResult, labels: list[str]) -> None:
             st.caption("t-SNE keeps neighbourhoods, not distances: compare shapes only.")
     plane = get_plane(before, res.output, method, features)
     name = "v (values)" if res.projected else "x (before)"
-    left.vega_lite_chart(
-        spec=chart_spec(
-            "geometry", plane, labels, before_name=name, after_name="y (after)", size=460
-        ),
+    draw(
+        left,
+        "Geometry",
+        chart_spec("geometry", plane, labels, before_name=name, after_name="y (after)", size=460),
         width="content",
     )
     sync_url()
@@ -425,7 +450,7 @@ def show_context(settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
         st.info("The two texts share no word: add a word from the first text to the second.")
         return
     word = st.selectbox("A word both texts use", shared, key="shared_word")
-    res_b = attend(emb_b.vectors, settings)
+    res_b = viewstate.attention_for(emb_b.vectors, settings)
     ia, ib = emb_a.tokens.index(word), emb_b.tokens.index(word)
     before = np.stack([res_a.values[ia], res_b.values[ib]])  # (2, d_v)
     after = np.stack([res_a.output[ia], res_b.output[ib]])  # (2, d_v)
@@ -444,8 +469,10 @@ def show_context(settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
                 "same point in both. After attention it has mixed in its neighbours."
             )
     plane = attn_core.to_plane(before, after)
-    left.vega_lite_chart(
-        spec=chart_spec(
+    draw(
+        left,
+        "Context: the shared word",
+        chart_spec(
             "geometry",
             plane,
             ["in text 1", "in text 2"],
@@ -469,8 +496,10 @@ def show_learnable(settings: dict, res_free, res_proj, labels: list[str]) -> Non
 def show_projected_vectors(res_proj: attn_core.AttentionResult, labels: list[str]) -> None:
     matrices = {"q": res_proj.q, "k": res_proj.k, "v": res_proj.v}
     shown = pick_one("Projected vectors", QKV_NAMES, key="qkv")
-    st.vega_lite_chart(
-        spec=chart_spec(
+    draw(
+        st,
+        f"{shown.upper()}, projected",
+        chart_spec(
             "heatmap",
             matrices[shown],
             labels,
@@ -499,8 +528,10 @@ def show_comparison(settings: dict, res_free, res_proj, labels: list[str]) -> No
     )
     size = int(np.clip(36 * len(labels), 160, 250))
     for col, (matrix, palette, title, value_title, domain) in zip(cols, panels, strict=True):
-        col.vega_lite_chart(
-            spec=chart_spec(
+        draw(
+            col,
+            title,
+            chart_spec(
                 "heatmap",
                 matrix,
                 labels,
@@ -515,27 +546,74 @@ def show_comparison(settings: dict, res_free, res_proj, labels: list[str]) -> No
         )
 
 
+def show_exports(settings: dict, emb: attn_core.Embedding, res, labels: list[str]) -> None:
+    """Download buttons; each file is made only when its button is clicked."""
+    charts_col, matrices_col, snapshot_col = st.columns(3)
+    with charts_col:
+        name = st.selectbox("Chart", list(EXPORTABLE), key="export_chart")
+        a, b = st.columns(2)
+        a.download_button(
+            "PNG",
+            data=lambda: export.chart_png(EXPORTABLE[name]),
+            file_name=f"{file_stem(name)}.png",
+            mime="image/png",
+            icon=":material/image:",
+            on_click="ignore",
+            key="export_png",
+        )
+        b.download_button(
+            "SVG",
+            data=lambda: export.chart_svg(EXPORTABLE[name]),
+            file_name=f"{file_stem(name)}.svg",
+            mime="image/svg+xml",
+            icon=":material/draw:",
+            on_click="ignore",
+            key="export_svg",
+        )
+    with matrices_col:
+        matrices = export.result_matrices(res)
+        which = st.selectbox("Matrix", list(matrices), key="export_matrix")
+        square = matrices[which].shape == (len(labels), len(labels))
+        a, b = st.columns(2)
+        a.download_button(
+            "CSV",
+            data=lambda: export.matrix_csv(matrices[which], labels, labels if square else None),
+            file_name=f"{which}.csv",
+            mime="text/csv",
+            icon=":material/table:",
+            on_click="ignore",
+            key="export_csv",
+        )
+        b.download_button(
+            "All (.npz)",
+            data=lambda: export.matrices_npz(matrices, labels),
+            file_name="attention.npz",
+            mime="application/octet-stream",
+            icon=":material/folder_zip:",
+            on_click="ignore",
+            key="export_npz",
+        )
+    with snapshot_col:
+        st.download_button(
+            "Snapshot (.json)",
+            data=lambda: json.dumps(export.snapshot(settings, emb, res)),
+            file_name="attention-snapshot.json",
+            mime="application/json",
+            icon=":material/data_object:",
+            on_click="ignore",
+            key="export_json",
+        )
+        st.caption("In a notebook: `attn_core.reproduce(json.load(open(path)))` recomputes it.")
+
+
+def file_stem(name: str) -> str:
+    """A chart's name as a file name: ``"W′, unnormalised"`` -> ``"w-unnormalised"``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "chart"
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))
     return float(a @ b / norm) if norm > 0 else float("nan")
-
-
-def attend(x: np.ndarray, settings: dict, *, projected: bool | None = None):
-    """Self-attention of ``x`` with the page's settings (in the page's mode by default)."""
-    projected = settings["projected"] if projected is None else projected
-    projections = None
-    if projected:
-        d_k = min(settings["d_k"], x.shape[1])
-        projections = attn_core.random_projections(
-            x.shape[1], d_k, seed=settings["seed"], init=settings["init"]
-        )
-    return attn_core.self_attention(
-        x,
-        projections,
-        scale=settings["scale"],
-        temperature=settings["temperature"],
-        causal=settings["causal"],
-    )
 
 
 # ---------------------------------------------------------------- the page ---------------
@@ -573,59 +651,49 @@ def main() -> None:
         st.pills("Examples", list(EXAMPLES), key="example", on_change=pick_example, default=None)
         st.text_area("Text", key="text", max_chars=MAX_CHARS, height=90)
         a, b = st.columns(2)
-        special = a.toggle("Keep [CLS] and [SEP]", key="special")
-        merge = b.toggle("Merge sub-words (##) into words", key="merge")
+        a.toggle("Keep [CLS] and [SEP]", key="special")
+        b.toggle("Merge sub-words (##) into words", key="merge")
     with boxes["x"]:
-        kind = pick_one("Vectors", KIND_NAMES, key="kind")
+        pick_one("Vectors", KIND_NAMES, key="kind")
     with boxes["weights"]:
         a, b, c = st.columns(3)
-        scale = a.toggle("Scale by 1/√d", key="scale")
-        stretch = a.toggle(
+        a.toggle("Scale by 1/√d", key="scale")
+        a.toggle(
             "Stretch colours to the largest weight",
             key="stretch",
             help="Off: white is 0 and dark blue is 1. On: dark blue is the largest weight, "
             "which shows the pattern of long texts, where every weight is small.",
         )
         low, high, step = viewstate.TEMPERATURE
-        temperature = b.slider("Temperature τ", low, high, step=step, key="temperature")
-        causal = c.toggle("Causal mask (see only earlier tokens)", key="causal")
+        b.slider("Temperature τ", low, high, step=step, key="temperature")
+        c.toggle("Causal mask (see only earlier tokens)", key="causal")
     with boxes["learnable"]:
         a, b, c, d = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
-        seed = a.number_input("Seed", 0, attn_core.projections.MAX_SEED, key="seed")
+        a.number_input("Seed", 0, attn_core.projections.MAX_SEED, key="seed")
         b.button("Re-roll", icon=":material/casino:", on_click=reroll, key="reroll")
-        d_k = c.select_slider("d_k (query/key width)", viewstate.D_K_CHOICES, key="d_k")
-        init = d.selectbox("Initialisation", attn_core.INITS, key="init")
+        c.select_slider("d_k (query/key width)", viewstate.D_K_CHOICES, key="d_k")
+        d.selectbox("Initialisation", attn_core.INITS, key="init")
 
+    settings = current_view()
     with boxes["text"]:
-        if not st.session_state["text"].strip():
+        if not settings["text"].strip():
             st.info("Type some text to begin.")
             sync_url()
             st.stop()
         with st.spinner("Reading the text…"):
-            emb = get_embedding(st.session_state["text"], kind, special, merge)
+            emb = get_embedding(
+                settings["text"], settings["kind"], settings["special"], settings["merge"]
+            )
         if isinstance(emb, str):  # nothing the model can read: say so and stop here
             st.info(emb)
             st.stop()
         show_tokens(emb)
 
-    settings = {
-        "kind": kind,
-        "special": special,
-        "merge": merge,
-        "projected": st.session_state["mode"] == "learnable",
-        "scale": scale,
-        "temperature": temperature,
-        "causal": causal,
-        "seed": int(seed),
-        "d_k": int(d_k),
-        "init": init,
-        "stretch": stretch,
-    }
     labels = charts.token_labels(emb.tokens)
     st.session_state["labels"] = labels
-    res_free = attend(emb.vectors, settings, projected=False)
-    res_proj = attend(emb.vectors, settings, projected=True)
-    res = res_proj if settings["projected"] else res_free
+    res_free = viewstate.attention_for(emb.vectors, settings, projected=False)
+    res_proj = viewstate.attention_for(emb.vectors, settings, projected=True)
+    res = res_proj if settings["mode"] == "learnable" else res_free
 
     with boxes["x"]:
         show_matrix_with_norms(emb.vectors, labels, name="x", x_title="dimension (384)")
@@ -633,8 +701,10 @@ def main() -> None:
     with boxes["scores"]:
         product = "Q Kᵀ" if res.projected else "X Xᵀ"
         st.markdown(f"**W′ = {product}**: entry (i, j) is the dot product of token i and token j.")
-        st.vega_lite_chart(
-            spec=chart_spec(
+        draw(
+            st,
+            "W′, unnormalised",
+            chart_spec(
                 "heatmap",
                 res.scores,
                 labels,
@@ -648,7 +718,7 @@ def main() -> None:
         )
 
     with boxes["weights"]:
-        show_weights(res, labels, stretch)
+        show_weights(res, labels, settings["stretch"])
     with boxes["output"]:
         # Y on the colour scale of what was mixed: a weighted mean visibly shrinks the values
         show_matrix_with_norms(
@@ -665,6 +735,8 @@ def main() -> None:
         show_context(settings, emb, res)
     with boxes["learnable"]:
         show_learnable(settings, res_free, res_proj, labels)
+    with boxes["export"]:
+        show_exports(settings, emb, res, labels)
     sync_url()
 
 

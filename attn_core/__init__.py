@@ -12,6 +12,7 @@ torch, transformers or streamlit. Chart builders live in ``attn_core.charts``.
 
 from attn_core.attention import AttentionResult, row_entropy, self_attention, softmax
 from attn_core.embeddings import BUNDLED_MODEL, KINDS, Embedding, Model, embed, load_model
+from attn_core.export import reproduce, snapshot
 from attn_core.projections import INITS, Projections, random_projections
 from attn_core.reduce import METHODS, Plane, spread_ratio, to_plane
 
@@ -28,8 +29,10 @@ __all__ = [
     "embed",
     "load_model",
     "random_projections",
+    "reproduce",
     "row_entropy",
     "self_attention",
+    "snapshot",
     "softmax",
     "spread_ratio",
     "to_plane",

@@ -14,8 +14,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
+from attn_core.attention import AttentionResult, self_attention
 from attn_core.embeddings import KINDS
-from attn_core.projections import INITS, MAX_SEED
+from attn_core.projections import INITS, MAX_SEED, random_projections
 from attn_core.reduce import METHODS
 
 MODES = ("free", "learnable")
@@ -208,3 +211,28 @@ def fits_in_link(values: Mapping[str, object]) -> bool:
 
 def _fits(name: str, value: object) -> bool:
     return not (name in BY_NAME and BY_NAME[name].parse is _text and len(str(value)) > MAX_TEXT)
+
+
+def attention_for(
+    x: np.ndarray, view: Mapping[str, object], *, projected: bool | None = None
+) -> AttentionResult:
+    """Self-attention of ``x`` (T, d) as the view's settings say.
+
+    ``projected`` overrides the view's mode (the page computes both, to compare them).
+    ``d_k`` is capped at the width ``d`` of ``x``.
+    """
+    if projected is None:
+        projected = view["mode"] == "learnable"
+    projections = None
+    if projected:
+        d = x.shape[1]
+        projections = random_projections(
+            d, min(int(view["d_k"]), d), seed=int(view["seed"]), init=str(view["init"])
+        )
+    return self_attention(
+        x,
+        projections,
+        scale=bool(view["scale"]),
+        temperature=float(view["temperature"]),
+        causal=bool(view["causal"]),
+    )

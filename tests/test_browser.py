@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -190,3 +191,42 @@ def test_links_restore_a_view_and_the_address_bar_follows(browser, server):
     assert "temperature=2.5" in page.url and "d_k=8" in page.url
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     context.close()
+
+
+def test_every_export_downloads_a_valid_file(page: Page, tmp_path):
+    import csv
+    import io
+    import json
+    import xml.etree.ElementTree as ET
+
+    import numpy as np
+    from PIL import Image
+
+    import attn_core
+
+    def download(label: str) -> Path:
+        with page.expect_download(timeout=60_000) as info:
+            buttons = page.locator('[data-testid="stDownloadButton"]')
+            buttons.filter(has_text=re.compile(rf"{re.escape(label)}$")).click()
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        return path
+
+    page.get_by_role("heading", name="9 · Take it with you").scroll_into_view_if_needed()
+    png = Image.open(download("PNG"))
+    png.load()
+    assert png.format == "PNG" and png.width > 600
+    assert ET.parse(download("SVG")).getroot().tag.endswith("svg")
+
+    emb = attn_core.embed("hi how are you")
+    res = attn_core.self_attention(emb.vectors)
+    rows = list(csv.reader(io.StringIO(download("CSV").read_text())))
+    assert rows[0][0] == "token" and [r[0] for r in rows[1:]] == emb.tokens
+    np.testing.assert_allclose(np.array([[float(v) for v in r[1:]] for r in rows[1:]]), res.x)
+
+    data = np.load(download("All (.npz)"))
+    np.testing.assert_allclose(data["W"], res.weights, rtol=1e-12)
+
+    record = json.loads(download("Snapshot (.json)").read_text())
+    _, again = attn_core.reproduce(record)
+    np.testing.assert_allclose(again.weights, np.array(record["results"]["W"]), rtol=1e-9)

@@ -64,6 +64,7 @@ def test_page_has_the_seeds_sections_in_order(app):
         "6 · Geometry",
         "7 · Context awareness",
         "8 · Learnable projections",
+        "9 · Take it with you",
     ]
     # every section has its one-line explanation right under its title
     assert len(app.caption) >= len(titles)
@@ -475,3 +476,14 @@ def test_share_button_shows_a_link_to_this_view(app):
     assert_clean(app)
     links = [c.value for c in app.get("code") if "temperature=0.5" in c.value]
     assert len(links) == 1
+
+
+def test_export_section_offers_every_chart_and_matrix(app):
+    app.radio(key="mode").set_value(LEARNABLE).run()
+    assert_clean(app)
+    chart_names = app.selectbox(key="export_chart").options
+    assert len(chart_names) == len(app.get("vega_lite_chart"))  # every chart on the page
+    assert "W, normalised" in chart_names and "Geometry" in chart_names
+    assert app.selectbox(key="export_matrix").options == ["X", "W_prime", "W", "Y", "Q", "K", "V"]
+    buttons = {b.proto.label for b in app.get("download_button")}
+    assert buttons == {"PNG", "SVG", "CSV", "All (.npz)", "Snapshot (.json)"}

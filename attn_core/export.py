@@ -1,0 +1,122 @@
+"""Files to take away: charts as PNG and SVG, matrices as CSV and NPZ, a JSON snapshot.
+
+A snapshot holds a view's settings and its results; ``reproduce`` recomputes the same
+numbers from the settings alone, so a notebook can pick up where the page left off.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+
+import numpy as np
+
+from attn_core.attention import AttentionResult
+from attn_core.embeddings import Embedding, Model, embed
+from attn_core.viewstate import DEFAULTS, attention_for, defaults_for
+
+SNAPSHOT_FORMAT = "attn_core.snapshot/1"
+COMPUTE_SETTINGS = (
+    *("text", "kind", "special", "merge"),
+    *("mode", "scale", "temperature", "causal", "seed", "d_k", "init"),
+)
+"""The settings that decide the numbers (the rest only change how they are shown)."""
+
+
+FILE_WIDTH = 800
+"""Width in pixels of a chart that stretches on the page, when drawn into a file."""
+
+
+def chart_png(spec: Mapping, *, scale: float = 3.0) -> bytes:
+    """A Vega-Lite spec drawn as PNG; ``scale`` 3 gives slide-sharp images."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(json.dumps(_sized(spec)), scale=scale)
+
+
+def chart_svg(spec: Mapping) -> str:
+    """A Vega-Lite spec drawn as SVG."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(json.dumps(_sized(spec)))
+
+
+def _sized(spec: Mapping) -> dict:
+    # On the page a stretching chart takes the column's width; a file needs a number.
+    return {"width": FILE_WIDTH, **spec}
+
+
+def matrix_csv(matrix: np.ndarray, row_labels: list[str], col_labels: list[str] | None) -> str:
+    """A matrix as CSV: a header of column labels (or dimension numbers), one labelled row each.
+
+    Numbers are written with ``repr`` precision, so reading them back gives the same floats.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if len(row_labels) != matrix.shape[0]:
+        raise ValueError(f"{len(row_labels)} row labels for a matrix of shape {matrix.shape}")
+    header = col_labels if col_labels is not None else [f"dim {j}" for j in range(matrix.shape[1])]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["token", *header])
+    for label, row in zip(row_labels, matrix, strict=True):
+        writer.writerow([label, *(repr(float(v)) for v in row)])
+    return buffer.getvalue()
+
+
+def matrices_npz(matrices: Mapping[str, np.ndarray], tokens: list[str]) -> bytes:
+    """All matrices in one ``.npz``, with the tokens under ``tokens``."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, tokens=np.array(tokens, dtype=str), **dict(matrices))
+    return buffer.getvalue()
+
+
+def result_matrices(res: AttentionResult) -> dict[str, np.ndarray]:
+    """The named matrices of a result: X, W', W, Y, and Q, K, V when projected."""
+    named = {"X": res.x, "W_prime": res.scores, "W": res.weights, "Y": res.output}
+    if res.projected:
+        named |= {"Q": res.q, "K": res.k, "V": res.v}
+    return named
+
+
+def snapshot(view: Mapping[str, object], emb: Embedding, res: AttentionResult) -> dict:
+    """A JSON-ready record of the settings that decide the numbers, and the numbers."""
+    settings = {**defaults_for(view.get("mode", DEFAULTS["mode"])), **view}
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "model": emb.model_name,
+        "settings": {key: settings[key] for key in COMPUTE_SETTINGS},
+        "tokens": list(emb.tokens),
+        "n_dropped": emb.n_dropped,
+        "results": {name: m.tolist() for name, m in result_matrices(res).items()},
+    }
+
+
+def reproduce(record: Mapping | str, *, model: Model | str | None = None):
+    """Recompute a snapshot's numbers from its settings.
+
+    Parameters
+    ----------
+    record : dict or str
+        A snapshot, or its JSON text.
+    model : Model or str, optional
+        As for ``embed``; by default the bundled model.
+
+    Returns
+    -------
+    (Embedding, AttentionResult)
+    """
+    if isinstance(record, str):
+        record = json.loads(record)
+    if record.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(f"not a snapshot: format must be {SNAPSHOT_FORMAT!r}")
+    settings = record["settings"]
+    emb = embed(
+        settings["text"],
+        kind=settings["kind"],
+        model=model,
+        special_tokens=bool(settings["special"]),
+        merge_subwords=bool(settings["merge"]),
+    )
+    return emb, attention_for(emb.vectors, settings)

@@ -1,0 +1,96 @@
+"""attn_core.export: files that open, hold the exact numbers, and reproduce."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import attn_core
+from attn_core import charts, export
+
+
+def test_chart_png_and_svg_are_valid_files(rng):
+    labels = charts.token_labels(["[CLS]", "hi", "how", "[SEP]"])
+    res = attn_core.self_attention(rng.normal(size=(4, 8)))
+    for chart in (
+        charts.heatmap(res.weights, labels, labels, palette="weights"),  # fixed size
+        charts.heatmap(res.x, labels),  # stretches on the page: gets a file width
+    ):
+        spec = charts.with_stable_data_names(chart.to_dict())
+        png = Image.open(io.BytesIO(export.chart_png(spec, scale=2)))
+        png.load()
+        assert png.format == "PNG" and png.width >= 300 and png.height >= 150
+        svg = ET.fromstring(export.chart_svg(spec))
+        assert svg.tag.endswith("svg") and len(list(svg.iter())) > 20
+
+
+def test_matrix_csv_holds_the_exact_numbers(rng):
+    m = rng.normal(size=(3, 5))
+    text = export.matrix_csv(m, ["a", "b", "a #2"], None)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["token", "dim 0", "dim 1", "dim 2", "dim 3", "dim 4"]
+    assert [r[0] for r in rows[1:]] == ["a", "b", "a #2"]
+    np.testing.assert_array_equal(np.array([[float(v) for v in r[1:]] for r in rows[1:]]), m)
+    square = export.matrix_csv(np.eye(2), ["x", "y"], ["x", "y"])
+    assert square.splitlines()[0] == "token,x,y"
+    with pytest.raises(ValueError, match="row labels"):
+        export.matrix_csv(m, ["a"], None)
+
+
+def test_npz_holds_every_matrix_and_the_tokens(rng):
+    x = rng.normal(size=(4, 6))
+    res = attn_core.self_attention(x, attn_core.random_projections(6, 3, seed=2))
+    named = export.result_matrices(res)
+    assert set(named) == {"X", "W_prime", "W", "Y", "Q", "K", "V"}
+    data = np.load(io.BytesIO(export.matrices_npz(named, ["a", "b", "c", "d"])))
+    assert list(data["tokens"]) == ["a", "b", "c", "d"]
+    for key, matrix in named.items():
+        np.testing.assert_array_equal(data[key], matrix)
+    assert set(export.result_matrices(attn_core.self_attention(x))) == {"X", "W_prime", "W", "Y"}
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        {"text": "hi how are you"},
+        {
+            "text": "the bank raised its rates",
+            "kind": "contextual",
+            "merge": True,
+            "special": False,
+            "mode": "learnable",
+            "temperature": 0.7,
+            "causal": True,
+            "seed": 11,
+            "d_k": 16,
+            "init": "xavier_uniform",
+        },
+    ],
+)
+def test_a_snapshot_reproduces_its_numbers(model, view):
+    settings = {**attn_core.viewstate.defaults_for(view.get("mode", "free")), **view}
+    emb = attn_core.embed(
+        settings["text"],
+        kind=settings["kind"],
+        model=model,
+        special_tokens=settings["special"],
+        merge_subwords=settings["merge"],
+    )
+    res = attn_core.viewstate.attention_for(emb.vectors, settings)
+    record = json.loads(json.dumps(attn_core.snapshot(view, emb, res)))  # through JSON text
+    assert record["tokens"] == emb.tokens and record["settings"]["text"] == view["text"]
+    emb2, res2 = attn_core.reproduce(json.dumps(record), model=model)
+    assert emb2.tokens == emb.tokens
+    for name, matrix in export.result_matrices(res2).items():
+        np.testing.assert_allclose(matrix, np.array(record["results"][name]), rtol=1e-6, atol=1e-9)
+
+
+def test_reproduce_rejects_what_is_not_a_snapshot():
+    with pytest.raises(ValueError, match="not a snapshot"):
+        attn_core.reproduce({"format": "something else"})
