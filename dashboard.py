@@ -85,6 +85,21 @@ SECTIONS = {
 }
 
 
+STEP_KEYS = list(SECTIONS)[: viewstate.STEPS]
+"""Presentation mode walks through sections 1-8, one at a time."""
+PRESENTATION_CSS = """<style>
+html { font-size: 22px; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 1.5rem; }
+</style>"""
+"""Larger type for a projector (Streamlit sizes text in rem): a fixed stylesheet, no user
+text in it. Charts are sized in pixels and get larger fonts from PRESENTATION_CHARTS."""
+PRESENTATION_CHARTS = {
+    "axis": {"labelFontSize": 16, "titleFontSize": 18},
+    "legend": {"labelFontSize": 15, "titleFontSize": 16},
+    "title": {"fontSize": 20},
+}
+
+
 # ---------------------------------------------------------------- data (cached) ----------
 
 
@@ -118,6 +133,8 @@ EXPORTABLE: dict[str, dict] = {}
 
 def draw(where, name: str, spec: dict, **kwargs):
     """Draw a chart in ``where`` (a container or ``st``) and keep it for export."""
+    if st.session_state.get("present"):
+        spec = {**spec, "config": {**spec.get("config", {}), **PRESENTATION_CHARTS}}
     EXPORTABLE[name] = spec
     return where.vega_lite_chart(spec=spec, **kwargs)
 
@@ -180,8 +197,14 @@ def pick_one(label: str, names: dict[str, str], *, key: str) -> str:
 
 
 def init_state() -> None:
-    """On a session's first run: the defaults, then whatever the link carries, validated."""
+    """On a session's first run: the defaults, then whatever the link carries, validated.
+
+    On later runs, re-assert every setting: Streamlit forgets the value of a widget that a
+    run does not draw, and presentation mode draws only one section's controls.
+    """
     if "notices" in st.session_state:
+        for key in viewstate.DEFAULTS:
+            st.session_state[key] = st.session_state[key]
         return
     params = {key: st.query_params.get_all(key) for key in st.query_params}
     values, notices = viewstate.from_query(params)
@@ -216,13 +239,128 @@ def show_share_link() -> None:
 # ---------------------------------------------------------------- sections ---------------
 
 
-def section(key: str) -> st.delta_generator.DeltaGenerator:
+def section(key: str, *, large: bool = False) -> st.delta_generator.DeltaGenerator:
     """A container with the section's title and its one-line explanation."""
     box = st.container()
     title, explanation = SECTIONS[key]
     box.header(title, anchor=key)
-    box.caption(explanation)
+    if large:
+        box.subheader(explanation, anchor=False)
+    else:
+        box.caption(explanation)
     return box
+
+
+def go_to_step(step: int) -> None:
+    st.session_state["step"] = min(max(step, 1), viewstate.STEPS)
+
+
+def show_sidebar() -> None:
+    with st.sidebar:
+        st.radio(
+            "Attention",
+            list(MODE_NAMES),
+            format_func=MODE_NAMES.get,
+            key="mode",
+            on_change=mode_changed,
+        )
+        st.caption(
+            "Parameter-free: scores are X Xᵀ, as in the walkthrough. Learnable: scores are "
+            "Q Kᵀ with random W_q, W_k, W_v (settings in section 8)."
+        )
+        st.toggle(
+            "Presentation mode",
+            key="present",
+            help="One step at a time, in large type, for a projector. Page Down and Page Up "
+            "(what most presentation clickers send) move between steps.",
+        )
+        if not st.session_state["present"]:
+            for key, (title, _) in SECTIONS.items():
+                st.markdown(f"[{title}](#{key})")
+        show_share_link()
+
+
+def show_step_bar(step: int) -> None:
+    """Previous / where we are / next, at the top of a presentation."""
+    back, here, forward = st.columns([1, 4, 1], vertical_alignment="center")
+    back.button(
+        "Previous",
+        icon=":material/arrow_back:",
+        on_click=go_to_step,
+        args=(step - 1,),
+        disabled=step == 1,
+        shortcut="pageup",
+        key="previous_step",
+        width="stretch",
+    )
+    here.progress(step / viewstate.STEPS, text=f"Step {step} of {viewstate.STEPS}")
+    forward.button(
+        "Next",
+        icon=":material/arrow_forward:",
+        on_click=go_to_step,
+        args=(step + 1,),
+        disabled=step == viewstate.STEPS,
+        shortcut="pagedown",
+        key="next_step",
+        width="stretch",
+        type="primary",
+    )
+
+
+def show_controls(boxes: dict) -> None:
+    """Each section's controls, in whichever of those sections are on screen."""
+    if "text" in boxes:
+        with boxes["text"]:
+            st.pills(
+                "Examples", list(EXAMPLES), key="example", on_change=pick_example, default=None
+            )
+            st.text_area("Text", key="text", max_chars=MAX_CHARS, height=90)
+            a, b = st.columns(2)
+            a.toggle("Keep [CLS] and [SEP]", key="special")
+            b.toggle("Merge sub-words (##) into words", key="merge")
+    if "x" in boxes:
+        with boxes["x"]:
+            pick_one("Vectors", KIND_NAMES, key="kind")
+    if "weights" in boxes:
+        with boxes["weights"]:
+            a, b, c = st.columns(3)
+            a.toggle("Scale by 1/√d", key="scale")
+            a.toggle(
+                "Stretch colours to the largest weight",
+                key="stretch",
+                help="Off: white is 0 and dark blue is 1. On: dark blue is the largest "
+                "weight, which shows the pattern of long texts, where every weight is small.",
+            )
+            low, high, step = viewstate.TEMPERATURE
+            b.slider("Temperature τ", low, high, step=step, key="temperature")
+            c.toggle("Causal mask (see only earlier tokens)", key="causal")
+    if "learnable" in boxes:
+        with boxes["learnable"]:
+            a, b, c, d = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
+            a.number_input("Seed", 0, attn_core.projections.MAX_SEED, key="seed")
+            b.button("Re-roll", icon=":material/casino:", on_click=reroll, key="reroll")
+            c.select_slider("d_k (query/key width)", viewstate.D_K_CHOICES, key="d_k")
+            d.selectbox("Initialisation", attn_core.INITS, key="init")
+
+
+def show_scores(res: attn_core.AttentionResult, labels: list[str]) -> None:
+    product = "Q Kᵀ" if res.projected else "X Xᵀ"
+    st.markdown(f"**W′ = {product}**: entry (i, j) is the dot product of token i and token j.")
+    draw(
+        st,
+        "W′, unnormalised",
+        chart_spec(
+            "heatmap",
+            res.scores,
+            labels,
+            labels,
+            palette="diverging",
+            x_title="key j",
+            y_title="query i",
+            value_title="w′_ij",
+        ),
+        width="content",
+    )
 
 
 def show_tokens(emb: attn_core.Embedding) -> None:
@@ -620,74 +758,46 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Self-attention, step by step", page_icon="🔍", layout="wide")
     init_state()
-    st.title("Self-attention, step by step")
-    st.caption(
-        f"Type any text and watch {MODEL_NAME} tokens attend to each other: dot products, "
-        "softmax, weighted sums, and what that does to the vectors."
+    present, step = bool(st.session_state["present"]), int(st.session_state["step"])
+    st.set_page_config(
+        page_title="Self-attention, step by step",
+        page_icon="🔍",
+        layout="wide",
+        initial_sidebar_state="collapsed" if present else "auto",
     )
-    with st.sidebar:
-        st.radio(
-            "Attention",
-            list(MODE_NAMES),
-            format_func=MODE_NAMES.get,
-            key="mode",
-            on_change=mode_changed,
-        )
+    show_sidebar()
+    if present:
+        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)  # a fixed stylesheet only
+        show_step_bar(step)
+    else:
+        st.title("Self-attention, step by step")
         st.caption(
-            "Parameter-free: scores are X Xᵀ, as in the walkthrough. Learnable: scores are "
-            "Q Kᵀ with random W_q, W_k, W_v (settings in section 8)."
+            f"Type any text and watch {MODEL_NAME} tokens attend to each other: dot products, "
+            "softmax, weighted sums, and what that does to the vectors."
         )
-        for key, (title, _) in SECTIONS.items():
-            st.markdown(f"[{title}](#{key})")
-        show_share_link()
     for notice in st.session_state["notices"]:
         st.warning(notice, icon=":material/link_off:")  # notices never repeat link values
 
-    boxes = {key: section(key) for key in SECTIONS}
-
-    with boxes["text"]:
-        st.pills("Examples", list(EXAMPLES), key="example", on_change=pick_example, default=None)
-        st.text_area("Text", key="text", max_chars=MAX_CHARS, height=90)
-        a, b = st.columns(2)
-        a.toggle("Keep [CLS] and [SEP]", key="special")
-        b.toggle("Merge sub-words (##) into words", key="merge")
-    with boxes["x"]:
-        pick_one("Vectors", KIND_NAMES, key="kind")
-    with boxes["weights"]:
-        a, b, c = st.columns(3)
-        a.toggle("Scale by 1/√d", key="scale")
-        a.toggle(
-            "Stretch colours to the largest weight",
-            key="stretch",
-            help="Off: white is 0 and dark blue is 1. On: dark blue is the largest weight, "
-            "which shows the pattern of long texts, where every weight is small.",
-        )
-        low, high, step = viewstate.TEMPERATURE
-        b.slider("Temperature τ", low, high, step=step, key="temperature")
-        c.toggle("Causal mask (see only earlier tokens)", key="causal")
-    with boxes["learnable"]:
-        a, b, c, d = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
-        a.number_input("Seed", 0, attn_core.projections.MAX_SEED, key="seed")
-        b.button("Re-roll", icon=":material/casino:", on_click=reroll, key="reroll")
-        c.select_slider("d_k (query/key width)", viewstate.D_K_CHOICES, key="d_k")
-        d.selectbox("Initialisation", attn_core.INITS, key="init")
+    # In presentation mode only the current step is drawn, controls included.
+    shown = [STEP_KEYS[step - 1]] if present else list(SECTIONS)
+    boxes = {key: section(key, large=present) for key in shown}
+    show_controls(boxes)
 
     settings = current_view()
-    with boxes["text"]:
-        if not settings["text"].strip():
-            st.info("Type some text to begin.")
-            sync_url()
-            st.stop()
-        with st.spinner("Reading the text…"):
-            emb = get_embedding(
-                settings["text"], settings["kind"], settings["special"], settings["merge"]
-            )
-        if isinstance(emb, str):  # nothing the model can read: say so and stop here
-            st.info(emb)
-            st.stop()
-        show_tokens(emb)
+    messages = boxes.get("text", st.container())
+    if not settings["text"].strip():
+        messages.info("Type some text to begin.")
+        sync_url()
+        st.stop()
+    with messages, st.spinner("Reading the text…"):
+        emb = get_embedding(
+            settings["text"], settings["kind"], settings["special"], settings["merge"]
+        )
+    if isinstance(emb, str):  # nothing the model can read: say so and stop here
+        messages.info(emb)
+        sync_url()
+        st.stop()
 
     labels = charts.token_labels(emb.tokens)
     st.session_state["labels"] = labels
@@ -695,48 +805,41 @@ def main() -> None:
     res_proj = viewstate.attention_for(emb.vectors, settings, projected=True)
     res = res_proj if settings["mode"] == "learnable" else res_free
 
-    with boxes["x"]:
-        show_matrix_with_norms(emb.vectors, labels, name="x", x_title="dimension (384)")
-
-    with boxes["scores"]:
-        product = "Q Kᵀ" if res.projected else "X Xᵀ"
-        st.markdown(f"**W′ = {product}**: entry (i, j) is the dot product of token i and token j.")
-        draw(
-            st,
-            "W′, unnormalised",
-            chart_spec(
-                "heatmap",
-                res.scores,
+    if "text" in boxes:
+        with boxes["text"]:
+            show_tokens(emb)
+    if "x" in boxes:
+        with boxes["x"]:
+            show_matrix_with_norms(emb.vectors, labels, name="x", x_title="dimension (384)")
+    if "scores" in boxes:
+        with boxes["scores"]:
+            show_scores(res, labels)
+    if "weights" in boxes:
+        with boxes["weights"]:
+            show_weights(res, labels, settings["stretch"])
+    if "output" in boxes:
+        with boxes["output"]:
+            # Y on the colour scale of what was mixed: a weighted mean visibly shrinks values
+            show_matrix_with_norms(
+                res.output,
                 labels,
-                labels,
-                palette="diverging",
-                x_title="key j",
-                y_title="query i",
-                value_title="w′_ij",
-            ),
-            width="content",
-        )
-
-    with boxes["weights"]:
-        show_weights(res, labels, settings["stretch"])
-    with boxes["output"]:
-        # Y on the colour scale of what was mixed: a weighted mean visibly shrinks the values
-        show_matrix_with_norms(
-            res.output,
-            labels,
-            name="y",
-            x_title=f"dimension ({res.output.shape[1]})",
-            domain=charts.symmetric_domain(res.values, 0.99),
-        )
-        show_focus(res, labels)
-    with boxes["geometry"]:
-        show_geometry(res, labels)
-    with boxes["context"]:
-        show_context(settings, emb, res)
-    with boxes["learnable"]:
-        show_learnable(settings, res_free, res_proj, labels)
-    with boxes["export"]:
-        show_exports(settings, emb, res, labels)
+                name="y",
+                x_title=f"dimension ({res.output.shape[1]})",
+                domain=charts.symmetric_domain(res.values, 0.99),
+            )
+            show_focus(res, labels)
+    if "geometry" in boxes:
+        with boxes["geometry"]:
+            show_geometry(res, labels)
+    if "context" in boxes:
+        with boxes["context"]:
+            show_context(settings, emb, res)
+    if "learnable" in boxes:
+        with boxes["learnable"]:
+            show_learnable(settings, res_free, res_proj, labels)
+    if "export" in boxes:
+        with boxes["export"]:
+            show_exports(settings, emb, res, labels)
     sync_url()
 
 

@@ -31,6 +31,8 @@ MAX_TEXT = 2_000
 MAX_FEATURE = 383
 MAX_FOCUS = 255
 MAX_NOTICED_KEYS = 5
+STEPS = 8
+"""Steps of the walkthrough in presentation mode (the page's sections 1-8)."""
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,30}")
 
 
@@ -133,6 +135,8 @@ SETTINGS = (
     Setting("d_k", 64, _d_k),
     Setting("init", INITS[0], _choice(INITS)),
     Setting("qkv", "q", _choice(QKV)),
+    Setting("present", False, _flag, _encode_flag),
+    Setting("step", 1, _integer(1, STEPS)),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULTS = {s.name: s.default for s in SETTINGS}

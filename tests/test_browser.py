@@ -230,3 +230,26 @@ def test_every_export_downloads_a_valid_file(page: Page, tmp_path):
     record = json.loads(download("Snapshot (.json)").read_text())
     _, again = attn_core.reproduce(record)
     np.testing.assert_allclose(again.weights, np.array(record["results"]["W"]), rtol=1e-9)
+
+
+def test_presentation_on_a_projector_needs_no_network(browser, server):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((server, "data:", "blob:")) else elsewhere.append(r.url),
+    )
+    page.goto(f"{server}/?present=1&step=4")
+    page.wait_for_selector(IDLE, timeout=180_000)
+    expect(page.get_by_role("heading", name="4 · Normalised W")).to_be_visible()
+    page.keyboard.press("PageDown")  # what a presentation clicker sends
+    expect(page.get_by_role("heading", name="5 · Output Y = W X")).to_be_visible(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    page.wait_for_function("() => location.search.includes('step=5')", timeout=30_000)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    OUTPUT.mkdir(exist_ok=True)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(OUTPUT / "presentation-step-5.png"))
+    assert elsewhere == [], elsewhere  # every file the page needs came from the local server
+    context.close()

@@ -487,3 +487,52 @@ def test_export_section_offers_every_chart_and_matrix(app):
     assert app.selectbox(key="export_matrix").options == ["X", "W_prime", "W", "Y", "Q", "K", "V"]
     buttons = {b.proto.label for b in app.get("download_button")}
     assert buttons == {"PNG", "SVG", "CSV", "All (.npz)", "Snapshot (.json)"}
+
+
+SECTION_TITLES = [
+    "1 · Text and tokens",
+    "2 · Embeddings X",
+    "3 · Unnormalised W′",
+    "4 · Normalised W",
+    "5 · Output Y = W X",
+    "6 · Geometry",
+    "7 · Context awareness",
+    "8 · Learnable projections",
+]
+
+
+def test_presentation_walks_through_every_step_one_at_a_time(app):
+    app.toggle(key="present").set_value(True).run()
+    assert_clean(app)
+    for step, title in enumerate(SECTION_TITLES, start=1):
+        assert [h.value for h in app.header] == [title], step
+        assert app.query_params["step"] == str(step) if step > 1 else "step" not in app.query_params
+        assert app.button(key="previous_step").proto.disabled == (step == 1)
+        assert app.button(key="next_step").proto.disabled == (step == 8)
+        if step < 8:
+            app.button(key="next_step").click().run()
+            assert_clean(app)
+    app.button(key="previous_step").click().run()
+    assert [h.value for h in app.header] == [SECTION_TITLES[6]]
+
+
+def test_settings_survive_while_their_controls_are_off_screen(app):
+    app.slider(key="temperature").set_value(3.0).run()
+    app.toggle(key="causal").set_value(True).run()
+    app.toggle(key="present").set_value(True).run()  # step 1: no temperature slider drawn
+    app.button(key="next_step").click().run()
+    app.button(key="next_step").click().run()
+    app.button(key="next_step").click().run()  # step 4, where the slider lives
+    assert_clean(app)
+    assert app.slider(key="temperature").value == 3.0
+    assert app.toggle(key="causal").value is True
+    assert weights_table(app)["largest weight"].iloc[0] == 1.0  # causal still applied
+    app.toggle(key="present").set_value(False).run()
+    assert len(app.header) == 9 and app.slider(key="temperature").value == 3.0
+
+
+def test_a_link_can_open_a_presentation_on_any_step():
+    at = open_link({"present": "1", "step": "6", "text": "the river bank"})
+    assert_clean(at)
+    assert [h.value for h in at.header] == ["6 · Geometry"]
+    assert at.metric[0].label == "Spread after ÷ before"

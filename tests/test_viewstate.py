@@ -26,6 +26,8 @@ A_VIEW = {
     "d_k": 16,
     "init": "kaiming_normal",
     "qkv": "v",
+    "present": True,
+    "step": 5,
 }
 
 
