@@ -42,6 +42,9 @@ LABELLED_ROWS = 64
 """Up to this many rows a raster heatmap still names each row."""
 BEFORE_COLOUR, AFTER_COLOUR = "#7f7f7f", "#d6604d"
 INKS = ["white", "#222222"]
+"""Text colours on dark and on light cells."""
+LABEL_INK = "#80858f"
+"""Text beside the marks (values by bars, token names): legible on light and dark themes."""
 # Sizes are those of the data area; axes, labels and titles come on top. FIT_WIDTH also
 # stretches the width to the page column. (Streamlit's own default, "fit", squeezes the
 # axes into the given height instead, which flattens charts with long labels.)
@@ -228,7 +231,7 @@ def _raster_heatmap(matrix, row_labels, palette, domain, x_title, value_title) -
         names = pd.DataFrame({"y": np.arange(rows) + 0.5, "label": row_labels})
         layers.append(
             alt.Chart(names)
-            .mark_text(align="right", baseline="middle", dx=-4, fontSize=11)
+            .mark_text(align="right", baseline="middle", dx=-4, fontSize=11, color=LABEL_INK)
             .encode(x=alt.XDatum(0), y=alt.Y("y:Q"), text=alt.Text("label:N"))
         )
     return alt.layer(*layers)
@@ -277,7 +280,7 @@ def bars(
     layers = [base.mark_bar(color=colour)]
     if len(labels) <= 40:
         layers.append(
-            base.mark_text(align="left", dx=3, fontSize=12).encode(
+            base.mark_text(align="left", dx=3, fontSize=12, color=LABEL_INK).encode(
                 text=alt.Text("value:Q", format=fmt)
             )
         )
@@ -370,7 +373,7 @@ def geometry(
     if show_labels if show_labels is not None else t <= 40:
         layers.append(
             alt.Chart(points[points["stage"] == labelled])
-            .mark_text(align="left", dx=7, dy=-7, fontSize=13, color="#333333")
+            .mark_text(align="left", dx=7, dy=-7, fontSize=13, color=LABEL_INK)
             .encode(x=xs, y=ys, text=alt.Text("token:N"))
         )
     return alt.layer(*layers).properties(title=title, width=size, height=size, autosize=PAD)
