@@ -134,7 +134,11 @@ EXPORTABLE: dict[str, dict] = {}
 def draw(where, name: str, spec: dict, **kwargs):
     """Draw a chart in ``where`` (a container or ``st``) and keep it for export."""
     if st.session_state.get("present"):
-        spec = {**spec, "config": {**spec.get("config", {}), **PRESENTATION_CHARTS}}
+        config = spec.get("config", {})
+        larger = {
+            key: {**config.get(key, {}), **fonts} for key, fonts in PRESENTATION_CHARTS.items()
+        }
+        spec = {**spec, "config": {**config, **larger}}
     EXPORTABLE[name] = spec
     return where.vega_lite_chart(spec=spec, **kwargs)
 
@@ -679,6 +683,7 @@ def show_comparison(settings: dict, res_free, res_proj, labels: list[str]) -> No
                 title=title,
                 value_title=value_title,
                 height=size,
+                legend="bottom",
             ),
             width="content",
         )

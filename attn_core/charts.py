@@ -102,6 +102,7 @@ def heatmap(
     value_title: str = "value",
     select: str | None = None,
     height: int | None = None,
+    legend: str = "right",
 ) -> alt.LayerChart:
     """A matrix as a heatmap: rows top to bottom, columns left to right.
 
@@ -123,6 +124,8 @@ def heatmap(
     height : int, optional
         Plot height in pixels; by default about 28 px a row, within [140, 640]. A
         token x token matrix (``col_labels`` given) is drawn square, at most 520 px.
+    legend : {"right", "bottom"}, default "right"
+        Where the colour legend goes; "bottom" for charts set side by side.
 
     Returns
     -------
@@ -148,6 +151,7 @@ def heatmap(
         chart = _vector_heatmap(
             matrix, row_labels, col_labels, palette, domain, x_title, y_title, value_title, select
         )
+    chart = chart.configure_legend(orient=legend)
     if col_labels is not None:  # token x token: square cells, drawn at its own size
         return chart.properties(title=title, height=height, width=height, autosize=PAD)
     return chart.properties(title=title, height=height, autosize=FIT_WIDTH)
