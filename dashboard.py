@@ -17,6 +17,7 @@ import json
 import pickle
 import re
 import secrets
+from functools import partial
 from urllib.parse import urlencode
 
 import numpy as np
@@ -695,58 +696,51 @@ def show_exports(settings: dict, emb: attn_core.Embedding, res, labels: list[str
     with charts_col:
         name = st.selectbox("Chart", list(EXPORTABLE), key="export_chart")
         a, b = st.columns(2)
-        a.download_button(
-            "PNG",
-            data=lambda: export.chart_png(EXPORTABLE[name]),
-            file_name=f"{file_stem(name)}.png",
-            mime="image/png",
-            icon=":material/image:",
-            on_click="ignore",
-            key="export_png",
-        )
-        b.download_button(
-            "SVG",
-            data=lambda: export.chart_svg(EXPORTABLE[name]),
-            file_name=f"{file_stem(name)}.svg",
-            mime="image/svg+xml",
-            icon=":material/draw:",
-            on_click="ignore",
-            key="export_svg",
-        )
+        stem = file_stem(name)
+        offer(a, "PNG", lambda: export.chart_png(EXPORTABLE[name]), f"{stem}.png", "image")
+        offer(b, "SVG", lambda: export.chart_svg(EXPORTABLE[name]), f"{stem}.svg", "draw")
     with matrices_col:
         matrices = export.result_matrices(res)
         which = st.selectbox("Matrix", list(matrices), key="export_matrix")
-        square = matrices[which].shape == (len(labels), len(labels))
+        columns = labels if matrices[which].shape == (len(labels), len(labels)) else None
         a, b = st.columns(2)
-        a.download_button(
-            "CSV",
-            data=lambda: export.matrix_csv(matrices[which], labels, labels if square else None),
-            file_name=f"{which}.csv",
-            mime="text/csv",
-            icon=":material/table:",
-            on_click="ignore",
-            key="export_csv",
-        )
-        b.download_button(
-            "All (.npz)",
-            data=lambda: export.matrices_npz(matrices, labels),
-            file_name="attention.npz",
-            mime="application/octet-stream",
-            icon=":material/folder_zip:",
-            on_click="ignore",
-            key="export_npz",
-        )
+        make_csv = partial(export.matrix_csv, matrices[which], labels, columns)
+        offer(a, "CSV", make_csv, f"{which}.csv", "table")
+        make_npz = partial(export.matrices_npz, matrices, labels)
+        offer(b, "All (.npz)", make_npz, "attention.npz", "folder_zip")
     with snapshot_col:
-        st.download_button(
+        record = partial(export.snapshot, settings, emb, res)
+        offer(
+            st,
             "Snapshot (.json)",
-            data=lambda: json.dumps(export.snapshot(settings, emb, res)),
-            file_name="attention-snapshot.json",
-            mime="application/json",
-            icon=":material/data_object:",
-            on_click="ignore",
-            key="export_json",
+            lambda: json.dumps(record()),
+            "attention-snapshot.json",
+            "data_object",
         )
         st.caption("In a notebook: `attn_core.reproduce(json.load(open(path)))` recomputes it.")
+
+
+MIME_TYPES = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "csv": "text/csv",
+    "npz": "application/octet-stream",
+    "json": "application/json",
+}
+
+
+def offer(where, label: str, make, file_name: str, icon: str) -> None:
+    """A download button whose file ``make()`` builds only when it is clicked."""
+    kind = file_name.rsplit(".", 1)[-1]
+    where.download_button(
+        label,
+        data=make,
+        file_name=file_name,
+        mime=MIME_TYPES[kind],
+        icon=f":material/{icon}:",
+        on_click="ignore",
+        key=f"export_{kind}",
+    )
 
 
 def file_stem(name: str) -> str:

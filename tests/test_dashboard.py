@@ -15,6 +15,16 @@ import attn_core
 
 LEARNABLE = "learnable"
 TIMEOUT = 180
+SECTION_TITLES = [
+    "1 · Text and tokens",
+    "2 · Embeddings X",
+    "3 · Unnormalised W′",
+    "4 · Normalised W",
+    "5 · Output Y = W X",
+    "6 · Geometry",
+    "7 · Context awareness",
+    "8 · Learnable projections",
+]
 
 
 @pytest.fixture
@@ -55,17 +65,7 @@ def tokens_shown(at: AppTest) -> list[str]:
 
 def test_page_has_the_seeds_sections_in_order(app):
     titles = [h.value for h in app.header]
-    assert titles == [
-        "1 · Text and tokens",
-        "2 · Embeddings X",
-        "3 · Unnormalised W′",
-        "4 · Normalised W",
-        "5 · Output Y = W X",
-        "6 · Geometry",
-        "7 · Context awareness",
-        "8 · Learnable projections",
-        "9 · Take it with you",
-    ]
+    assert titles == [*SECTION_TITLES, "9 · Take it with you"]
     # every section has its one-line explanation right under its title
     assert len(app.caption) >= len(titles)
     assert tokens_shown(app) == ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
@@ -487,18 +487,6 @@ def test_export_section_offers_every_chart_and_matrix(app):
     assert app.selectbox(key="export_matrix").options == ["X", "W_prime", "W", "Y", "Q", "K", "V"]
     buttons = {b.proto.label for b in app.get("download_button")}
     assert buttons == {"PNG", "SVG", "CSV", "All (.npz)", "Snapshot (.json)"}
-
-
-SECTION_TITLES = [
-    "1 · Text and tokens",
-    "2 · Embeddings X",
-    "3 · Unnormalised W′",
-    "4 · Normalised W",
-    "5 · Output Y = W X",
-    "6 · Geometry",
-    "7 · Context awareness",
-    "8 · Learnable projections",
-]
 
 
 def test_presentation_walks_through_every_step_one_at_a_time(app):
