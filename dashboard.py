@@ -90,7 +90,7 @@ STEP_KEYS = list(SECTIONS)[: viewstate.STEPS]
 """Presentation mode walks through sections 1-8, one at a time."""
 PRESENTATION_CSS = """<style>
 html { font-size: 22px; }
-[data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 1.5rem; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 3.5rem; }
 </style>"""
 """Larger type for a projector (Streamlit sizes text in rem): a fixed stylesheet, no user
 text in it. Charts are sized in pixels and get larger fonts from PRESENTATION_CHARTS."""
