@@ -11,7 +11,16 @@ torch, transformers or streamlit. Chart builders live in ``attn_core.charts``.
 """
 
 from attn_core.attention import AttentionResult, row_entropy, self_attention, softmax
-from attn_core.embeddings import BUNDLED_MODEL, KINDS, Embedding, Model, embed, load_model
+from attn_core.embeddings import (
+    BUNDLED_MODEL,
+    KINDS,
+    Embedding,
+    Head,
+    Model,
+    embed,
+    load_model,
+    model_head,
+)
 from attn_core.export import reproduce, snapshot
 from attn_core.projections import INITS, Projections, random_projections
 from attn_core.reduce import METHODS, Plane, spread_ratio, to_plane
@@ -23,11 +32,13 @@ __all__ = [
     "METHODS",
     "AttentionResult",
     "Embedding",
+    "Head",
     "Model",
     "Plane",
     "Projections",
     "embed",
     "load_model",
+    "model_head",
     "random_projections",
     "reproduce",
     "row_entropy",

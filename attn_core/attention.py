@@ -109,7 +109,7 @@ def self_attention(
 
     .. math:: W' = X X^\top,\quad W = \mathrm{softmax}_{\text{rows}}(W'),\quad Y = W X
 
-    With projections :math:`Q = X W_q,\ K = X W_k,\ V = X W_v`:
+    With projections :math:`Q = X W_q,\ K = X W_k,\ V = X W_v` (plus biases if given):
 
     .. math:: Y = \mathrm{softmax}_{\text{rows}}\!\left(\frac{Q K^\top}{s\,\tau}\right) V
 
@@ -145,6 +145,8 @@ def self_attention(
         q = x @ projections.w_q  # (T, d) @ (d, d_k) -> (T, d_k)
         k = x @ projections.w_k  # (T, d) @ (d, d_k) -> (T, d_k)
         v = x @ projections.w_v  # (T, d) @ (d, d_v) -> (T, d_v)
+        if projections.b_q is not None:  # a trained head's linear layers carry biases
+            q, k, v = q + projections.b_q, k + projections.b_k, v + projections.b_v
         queries, keys, values = q, k, v
 
     factor = _scale_factor(scale, width=queries.shape[1], projected=projections is not None)

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from attn_core.projections import Projections
+
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 KINDS = ("static", "contextual")
 """``static``: rows of the input word-embedding table (context-free, the seed's X);
@@ -198,22 +200,7 @@ def embed(
 
     tokenizer = model.tokenizer
     with model.lock, torch.inference_mode():
-        enc = tokenizer(
-            text,
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            truncation=False,
-            verbose=False,
-        )
-        piece_ids = list(enc["input_ids"])
-        if not piece_ids:
-            raise ValueError(
-                "text has no tokens the model can read (only spaces or control characters?)"
-            )
-        budget = model.max_tokens - 2  # room for [CLS] and [SEP]
-        kept, n_dropped = piece_ids[:budget], max(0, len(piece_ids) - budget)
-        ids = [tokenizer.cls_token_id, *kept, tokenizer.sep_token_id]
-        offsets = [(0, 0), *(tuple(o) for o in enc["offset_mapping"][: len(kept)]), (0, 0)]
+        ids, offsets, n_dropped = _encode(model, text)
         ids_tensor = torch.tensor([ids])  # (1, T)
         if kind == "static":
             table = model.transformer.get_input_embeddings().weight  # (vocab, d)
@@ -244,6 +231,128 @@ def embed(
         n_dropped=n_dropped,
         max_tokens=model.max_tokens,
         model_name=model.name,
+    )
+
+
+def _encode(model: Model, text: str) -> tuple[list[int], list[tuple[int, int]], int]:
+    """Word-piece ids with [CLS] and [SEP], their character spans, and how many were cut.
+
+    The caller holds ``model.lock``: the fast tokenizer is not safe across threads.
+    """
+    tokenizer = model.tokenizer
+    enc = tokenizer(
+        text,
+        add_special_tokens=False,
+        return_offsets_mapping=True,
+        truncation=False,
+        verbose=False,
+    )
+    piece_ids = list(enc["input_ids"])
+    if not piece_ids:
+        raise ValueError("text has no tokens the model can read (only control characters?)")
+    budget = model.max_tokens - 2  # room for [CLS] and [SEP]
+    kept, n_dropped = piece_ids[:budget], max(0, len(piece_ids) - budget)
+    ids = [tokenizer.cls_token_id, *kept, tokenizer.sep_token_id]
+    offsets = [(0, 0), *(tuple(o) for o in enc["offset_mapping"][: len(kept)]), (0, 0)]
+    return ids, offsets, n_dropped
+
+
+@dataclass(frozen=True)
+class Head:
+    """One attention head of the model, on one text, as the model itself computed it.
+
+    Attributes
+    ----------
+    tokens : list of str
+        Every word piece the model saw, ``[CLS]`` and ``[SEP]`` included.
+    layer, head : int
+    hidden : ndarray, shape (T, d)
+        The hidden states entering that layer: what the head projects.
+    projections : Projections
+        The head's trained ``W_q``, ``W_k``, ``W_v`` (``(d, d_head)``) and biases.
+    weights : ndarray, shape (T, T)
+        The attention probabilities the model reported for this head.
+    n_dropped : int
+        Word pieces cut off because the text was too long.
+    """
+
+    tokens: list[str]
+    layer: int
+    head: int
+    hidden: np.ndarray
+    projections: Projections
+    weights: np.ndarray
+    n_dropped: int
+
+
+def model_head(text: str, *, layer: int, head: int, model: Model | str | None = None) -> Head:
+    """A trained head's inputs, projections and attention weights for ``text``.
+
+    ``self_attention(h.hidden, h.projections)`` recomputes ``h.weights`` (scaled by
+    ``1/√d_head``, as the model does): the seed's learnable projections, as they ended up.
+
+    Parameters
+    ----------
+    text : str
+        Any non-blank text (truncated as ``embed`` does).
+    layer, head : int
+        Which head, counting from 0 (MiniLM-L6: 6 layers of 12 heads of width 32).
+    model : Model or str, optional
+        As for ``embed``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("text must be a non-blank string")
+    if not isinstance(model, Model):
+        model = load_model(model)
+    config = model.transformer.config
+    n_layers, n_heads = int(config.num_hidden_layers), int(config.num_attention_heads)
+    for name, value, count in (("layer", layer, n_layers), ("head", head, n_heads)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
+            raise ValueError(f"{name} must be an integer in [0, {count}), got {value!r}")
+    width = int(config.hidden_size) // n_heads
+    rows = slice(head * width, (head + 1) * width)  # this head's slice of the fused layers
+
+    import torch
+
+    with model.lock, torch.inference_mode():
+        ids, _, n_dropped = _encode(model, text)
+        ids_tensor = torch.tensor([ids])  # (1, T)
+        out = model.transformer(
+            input_ids=ids_tensor,
+            attention_mask=torch.ones_like(ids_tensor),
+            output_attentions=True,
+            output_hidden_states=True,
+        )
+        attention = model.transformer.encoder.layer[layer].attention.self
+
+        def part(linear) -> tuple[np.ndarray, np.ndarray]:
+            weight = linear.weight[rows].T.to(torch.float64).numpy().copy()  # (d, d_head)
+            return weight, linear.bias[rows].to(torch.float64).numpy().copy()  # (d_head,)
+
+        (w_q, b_q), (w_k, b_k), (w_v, b_v) = (
+            part(attention.query),
+            part(attention.key),
+            part(attention.value),
+        )
+        hidden = out.hidden_states[layer][0].to(torch.float64).numpy().copy()  # (T, d)
+        weights = out.attentions[layer][0, head].to(torch.float64).numpy().copy()  # (T, T)
+    projections = Projections(
+        w_q=w_q,
+        w_k=w_k,
+        w_v=w_v,
+        init=f"{model.name}, layer {layer}, head {head}",
+        b_q=b_q,
+        b_k=b_k,
+        b_v=b_v,
+    )
+    return Head(
+        tokens=model.tokenizer.convert_ids_to_tokens(ids),
+        layer=layer,
+        head=head,
+        hidden=hidden,
+        projections=projections,
+        weights=weights,
+        n_dropped=n_dropped,
     )
 
 

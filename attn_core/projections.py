@@ -14,7 +14,7 @@ MAX_SEED = 2**32 - 1
 
 @dataclass(frozen=True)
 class Projections:
-    """Learnable projection matrices, here at their random initialisation.
+    """Projection matrices: random ones from ``random_projections``, or a trained head's.
 
     Attributes
     ----------
@@ -22,17 +22,22 @@ class Projections:
         Map a token vector to its query and its key.
     w_v : ndarray, shape (d, d_v)
         Map a token vector to its value, the part that is mixed into the output.
-    seed : int
-        The seed they were drawn from.
+    seed : int or None
+        The seed they were drawn from (``None`` when they were not drawn).
     init : str
-        The initialisation scheme, one of ``INITS``.
+        Where they came from: one of ``INITS``, or a description such as a model's head.
+    b_q, b_k, b_v : ndarray, shape (d_k,), (d_k,), (d_v,), or None
+        Biases added after projecting, as a trained linear layer has them.
     """
 
     w_q: np.ndarray
     w_k: np.ndarray
     w_v: np.ndarray
-    seed: int
-    init: str
+    seed: int | None = None
+    init: str = "given"
+    b_q: np.ndarray | None = None
+    b_k: np.ndarray | None = None
+    b_v: np.ndarray | None = None
 
     @property
     def d(self) -> int:

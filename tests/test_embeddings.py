@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from attn_core import embed
+from attn_core import embed, model_head, self_attention
 
 
 def test_static_vectors_are_the_embedding_table_rows(model):
@@ -171,3 +171,35 @@ def test_bundled_model_loads_with_the_network_unavailable(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "OK 0" in done.stdout
+
+
+@pytest.mark.parametrize(("layer", "head"), [(0, 0), (2, 5), (5, 11)])
+def test_a_trained_head_recomputed_from_its_weights_equals_the_models_attention(model, layer, head):
+    h = model_head("The bank raised its interest rates again.", layer=layer, head=head, model=model)
+    assert h.tokens[0] == "[CLS]" and h.tokens[-1] == "[SEP]"
+    assert h.projections.w_q.shape == (384, 32) and h.projections.b_v.shape == (32,)
+    res = self_attention(h.hidden, h.projections)  # scaled by 1/√32 by default, as BERT does
+    np.testing.assert_allclose(res.weights, h.weights, atol=1e-5)
+    np.testing.assert_allclose(h.weights.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_the_first_layer_reads_the_embedding_layer_output(model):
+    h = model_head("hi how are you", layer=0, head=0, model=model)
+    emb = model.transformer.embeddings
+    with torch.inference_mode():
+        expected = emb(input_ids=torch.tensor([[101, 7632, 2129, 2024, 2017, 102]]))[0]
+    np.testing.assert_allclose(h.hidden, expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"layer": 6, "head": 0}, "layer must be"),
+        ({"layer": -1, "head": 0}, "layer must be"),
+        ({"layer": 0, "head": 12}, "head must be"),
+        ({"layer": 0, "head": 1.5}, "head must be"),
+    ],
+)
+def test_model_head_validates_its_arguments(model, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        model_head("hi", model=model, **kwargs)
