@@ -224,8 +224,14 @@ def current_view() -> dict[str, object]:
 
 
 def sync_url() -> None:
-    """Keep the address bar equal to the view on screen (defaults left out)."""
-    st.query_params.from_dict(viewstate.to_query(current_view()))
+    """Keep the address bar equal to the view on screen (defaults left out).
+
+    Called by the whole page and by each fragment (a fragment reruns alone); it writes
+    only when the address would change, so the repeats in a full run cost nothing.
+    """
+    query = viewstate.to_query(current_view())
+    if query != st.query_params.to_dict():
+        st.query_params.from_dict(query)
 
 
 def show_share_link() -> None:

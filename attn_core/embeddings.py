@@ -187,10 +187,7 @@ def embed(
     -------
     Embedding
     """
-    if not isinstance(text, str):
-        raise ValueError(f"text must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise ValueError("text is empty: type some text to begin")
+    _require_text(text)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if not isinstance(model, Model):
@@ -232,6 +229,13 @@ def embed(
         max_tokens=model.max_tokens,
         model_name=model.name,
     )
+
+
+def _require_text(text: str) -> None:
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise ValueError("text is empty: type some text to begin")
 
 
 def _encode(model: Model, text: str) -> tuple[list[int], list[tuple[int, int]], int]:
@@ -300,8 +304,7 @@ def model_head(text: str, *, layer: int, head: int, model: Model | str | None = 
     model : Model or str, optional
         As for ``embed``.
     """
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("text must be a non-blank string")
+    _require_text(text)
     if not isinstance(model, Model):
         model = load_model(model)
     config = model.transformer.config

@@ -183,7 +183,8 @@ def from_query(params: Mapping[str, str | list[str]]) -> tuple[dict[str, object]
             notices.append(f"“{key}” was ignored: it {why}.")
     if unknown:
         shown = ", ".join(f"“{k}”" for k in unknown[:MAX_NOTICED_KEYS])
-        more = f" and {len(unknown) - MAX_NOTICED_KEYS} more" if len(unknown) > 5 else ""
+        hidden = len(unknown) - MAX_NOTICED_KEYS
+        more = f" and {hidden} more" if hidden > 0 else ""
         notices.append(f"Unknown link settings were ignored: {shown}{more}.")
     return values, notices
 

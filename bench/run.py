@@ -154,13 +154,6 @@ def timed_update(page, act) -> float:
     return (page.evaluate("() => window.__last") - t0) / 1000
 
 
-def rendered_charts(page) -> int:
-    return page.evaluate(
-        "() => document.querySelectorAll('[data-testid=stVegaLiteChart] canvas,"
-        " [data-testid=stVegaLiteChart] svg.marks').length"
-    )
-
-
 def browser_updates(page, texts: dict[int, str], repeats: int) -> dict[int, float]:
     results = {}
     for n, text in texts.items():
