@@ -21,24 +21,36 @@ from attn_core.embeddings import (
     load_model,
     model_head,
 )
-from attn_core.export import reproduce, snapshot
+from attn_core.export import load_projections, reproduce, snapshot
 from attn_core.projections import INITS, Projections, random_projections
 from attn_core.reduce import METHODS, Plane, spread_ratio, to_plane
+from attn_core.training import (
+    OBJECTIVES,
+    Training,
+    pool_attention,
+    previous_token_target,
+    train_projections,
+)
 
 __all__ = [
     "BUNDLED_MODEL",
     "INITS",
     "KINDS",
     "METHODS",
+    "OBJECTIVES",
     "AttentionResult",
     "Embedding",
     "Head",
     "Model",
     "Plane",
     "Projections",
+    "Training",
     "embed",
     "load_model",
+    "load_projections",
     "model_head",
+    "pool_attention",
+    "previous_token_target",
     "random_projections",
     "reproduce",
     "row_entropy",
@@ -47,4 +59,5 @@ __all__ = [
     "softmax",
     "spread_ratio",
     "to_plane",
+    "train_projections",
 ]

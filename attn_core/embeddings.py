@@ -73,6 +73,9 @@ class Embedding:
         The vocabulary ids behind each row (several when sub-words were merged).
     special : list of bool
         Whether each row is a special token (``[CLS]``, ``[SEP]``).
+    pieces : list of tuple of int
+        Which of the model's word pieces (positions, ``[CLS]`` = 0) each row stands for:
+        how a head's attention over word pieces maps onto these rows.
     kind : str
         ``"static"`` or ``"contextual"``.
     n_dropped : int
@@ -88,6 +91,7 @@ class Embedding:
     offsets: list[tuple[int, int]]
     token_ids: list[tuple[int, ...]]
     special: list[bool]
+    pieces: list[tuple[int, ...]]
     kind: str
     n_dropped: int
     max_tokens: int
@@ -224,6 +228,7 @@ def embed(
         offsets=[(offsets[r[0]][0], offsets[r[-1]][1]) for r in rows],
         token_ids=[tuple(ids[i] for i in r) for r in rows],
         special=[special[r[0]] for r in rows],
+        pieces=[tuple(r) for r in rows],
         kind=kind,
         n_dropped=n_dropped,
         max_tokens=model.max_tokens,
@@ -278,6 +283,7 @@ class Head:
         The attention probabilities the model reported for this head.
     n_dropped : int
         Word pieces cut off because the text was too long.
+    model_name : str
     """
 
     tokens: list[str]
@@ -287,6 +293,7 @@ class Head:
     projections: Projections
     weights: np.ndarray
     n_dropped: int
+    model_name: str
 
 
 def model_head(text: str, *, layer: int, head: int, model: Model | str | None = None) -> Head:
@@ -356,6 +363,7 @@ def model_head(text: str, *, layer: int, head: int, model: Model | str | None = 
         projections=projections,
         weights=weights,
         n_dropped=n_dropped,
+        model_name=model.name,
     )
 
 

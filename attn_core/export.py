@@ -14,13 +14,15 @@ from collections.abc import Mapping
 import numpy as np
 
 from attn_core.attention import AttentionResult
-from attn_core.embeddings import Embedding, Model, embed
+from attn_core.embeddings import Embedding, Head, Model, embed, model_head
+from attn_core.projections import Projections
+from attn_core.training import Training
 from attn_core.viewstate import DEFAULTS, attention_for, defaults_for
 
 SNAPSHOT_FORMAT = "attn_core.snapshot/1"
 COMPUTE_SETTINGS = (
     *("text", "kind", "special", "merge"),
-    *("mode", "scale", "temperature", "causal", "seed", "d_k", "init"),
+    *("mode", "scale", "temperature", "causal", "seed", "d_k", "init", "layer", "head"),
 )
 """The settings that decide the numbers (the rest only change how they are shown)."""
 
@@ -80,8 +82,11 @@ def result_matrices(res: AttentionResult) -> dict[str, np.ndarray]:
     return named
 
 
-def snapshot(view: Mapping[str, object], emb: Embedding, res: AttentionResult) -> dict:
-    """A JSON-ready record of the settings that decide the numbers, and the numbers."""
+def snapshot(view: Mapping[str, object], emb: Embedding | Head, res: AttentionResult) -> dict:
+    """A JSON-ready record of the settings that decide the numbers, and the numbers.
+
+    ``emb`` gives the tokens: an ``Embedding``, or in ``real`` mode the ``Head``.
+    """
     settings = {**defaults_for(view.get("mode", DEFAULTS["mode"])), **view}
     return {
         "format": SNAPSHOT_FORMAT,
@@ -105,13 +110,18 @@ def reproduce(record: Mapping | str, *, model: Model | str | None = None):
 
     Returns
     -------
-    (Embedding, AttentionResult)
+    (Embedding, AttentionResult), or (Head, AttentionResult) for a trained head (``real``)
     """
     if isinstance(record, str):
         record = json.loads(record)
     if record.get("format") != SNAPSHOT_FORMAT:
         raise ValueError(f"not a snapshot: format must be {SNAPSHOT_FORMAT!r}")
-    settings = record["settings"]
+    settings = {**defaults_for(record["settings"].get("mode")), **record["settings"]}
+    if settings["mode"] == "real":
+        head = model_head(
+            settings["text"], layer=int(settings["layer"]), head=int(settings["head"]), model=model
+        )
+        return head, attention_for(head.hidden, settings, head=head.projections)
     emb = embed(
         settings["text"],
         kind=settings["kind"],
@@ -120,3 +130,41 @@ def reproduce(record: Mapping | str, *, model: Model | str | None = None):
         merge_subwords=bool(settings["merge"]),
     )
     return emb, attention_for(emb.vectors, settings)
+
+
+def training_npz(run: Training, tokens: list[str]) -> bytes:
+    """A training run's projections (start and trained), target, tokens and loss curve.
+
+    ``load_projections`` reads the trained projections back.
+    """
+    arrays = {
+        "w_q": run.trained.w_q,
+        "w_k": run.trained.w_k,
+        "w_v": run.trained.w_v,
+        "w_q_start": run.start.w_q,
+        "w_k_start": run.start.w_k,
+        "x": run.x,
+        "target": run.target,
+        "losses": run.losses,
+        "saved_steps": np.array(run.saved_steps),
+        "learning_rate": np.array(run.learning_rate),
+    }
+    for name in ("b_q", "b_k", "b_v"):
+        if getattr(run.trained, name) is not None:
+            arrays[name] = getattr(run.trained, name)
+    return matrices_npz(arrays, tokens)
+
+
+def load_projections(file) -> Projections:
+    """Projections from a ``.npz`` with ``w_q``, ``w_k``, ``w_v`` (and optional biases).
+
+    ``file`` is a path or a file object, such as what ``training_npz`` wrote.
+    """
+    with np.load(file) as data:
+        missing = {"w_q", "w_k", "w_v"} - set(data.files)
+        if missing:
+            raise ValueError(f"not a projections file: {', '.join(sorted(missing))} missing")
+        biases = {b: data[b] for b in ("b_q", "b_k", "b_v") if b in data.files}
+        return Projections(
+            w_q=data["w_q"], w_k=data["w_k"], w_v=data["w_v"], init="loaded", **biases
+        )

@@ -18,10 +18,16 @@ import numpy as np
 
 from attn_core.attention import AttentionResult, self_attention
 from attn_core.embeddings import KINDS
-from attn_core.projections import INITS, MAX_SEED, random_projections
+from attn_core.projections import INITS, MAX_SEED, Projections, random_projections
 from attn_core.reduce import METHODS
+from attn_core.training import OBJECTIVES
 
-MODES = ("free", "learnable")
+MODES = ("free", "learnable", "real")
+"""Parameter-free (X Xᵀ), random projections, and a trained head of the bundled model."""
+LAYERS, HEADS = 6, 12
+"""all-MiniLM-L6-v2: 6 layers of 12 heads."""
+TRAIN_STEPS = (100, 200, 300, 500)
+LEARNING_RATES = (0.001, 0.003, 0.01, 0.03)
 D_K_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 384)
 TEMPERATURE = (0.05, 5.0, 0.05)
 """Lowest, highest, step."""
@@ -112,6 +118,24 @@ def _d_k(raw: str) -> int:
     return number
 
 
+def _among(choices: tuple) -> Callable[[str], object]:
+    """A number that must be one of ``choices``; others snap to the nearest."""
+
+    def parse(raw: str) -> object:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not math.isfinite(number):
+            raise ValueError("must be a finite number")
+        nearest = min(choices, key=lambda c: (abs(c - number), c))
+        if not math.isclose(nearest, number):
+            raise Clamped(nearest, f"must be one of {', '.join(map(str, choices))}")
+        return nearest
+
+    return parse
+
+
 def _encode_flag(value: object) -> str:
     return "1" if value else "0"
 
@@ -135,6 +159,11 @@ SETTINGS = (
     Setting("d_k", 64, _d_k),
     Setting("init", INITS[0], _choice(INITS)),
     Setting("qkv", "q", _choice(QKV)),
+    Setting("layer", 0, _integer(0, LAYERS - 1)),
+    Setting("head", 0, _integer(0, HEADS - 1)),
+    Setting("objective", OBJECTIVES[0], _choice(OBJECTIVES)),
+    Setting("train_steps", 300, _among(TRAIN_STEPS)),
+    Setting("rate", 0.003, _among(LEARNING_RATES), lambda v: f"{float(v):g}"),
     Setting("present", False, _flag, _encode_flag),
     Setting("step", 1, _integer(1, STEPS)),
 )
@@ -190,8 +219,8 @@ def from_query(params: Mapping[str, str | list[str]]) -> tuple[dict[str, object]
 
 
 def defaults_for(mode: object) -> dict[str, object]:
-    """Every setting's default; 1/√d scaling defaults to on with learnable projections."""
-    return {**DEFAULTS, "scale": mode == "learnable"}
+    """Every setting's default; 1/√d scaling defaults to on with projections, as in models."""
+    return {**DEFAULTS, "scale": mode in ("learnable", "real")}
 
 
 def to_query(values: Mapping[str, object]) -> dict[str, str]:
@@ -218,22 +247,34 @@ def _fits(name: str, value: object) -> bool:
     return not (name in BY_NAME and BY_NAME[name].parse is _text and len(str(value)) > MAX_TEXT)
 
 
+def start_projections(d: int, view: Mapping[str, object]) -> Projections:
+    """The view's random projections for inputs of width ``d`` (``d_k`` capped at ``d``)."""
+    return random_projections(
+        d, min(int(view["d_k"]), d), seed=int(view["seed"]), init=str(view["init"])
+    )
+
+
 def attention_for(
-    x: np.ndarray, view: Mapping[str, object], *, projected: bool | None = None
+    x: np.ndarray,
+    view: Mapping[str, object],
+    *,
+    projected: bool | None = None,
+    head: Projections | None = None,
 ) -> AttentionResult:
     """Self-attention of ``x`` (T, d) as the view's settings say.
 
-    ``projected`` overrides the view's mode (the page computes both, to compare them).
-    ``d_k`` is capped at the width ``d`` of ``x``.
+    In ``real`` mode the projections are ``head`` (a trained head's, from ``model_head``).
+    ``projected`` overrides the view's mode: ``False`` parameter-free, ``True`` the random
+    projections (the page computes several, to compare them).
     """
-    if projected is None:
-        projected = view["mode"] == "learnable"
+    mode = view["mode"] if projected is None else ("learnable" if projected else "free")
     projections = None
-    if projected:
-        d = x.shape[1]
-        projections = random_projections(
-            d, min(int(view["d_k"]), d), seed=int(view["seed"]), init=str(view["init"])
-        )
+    if mode == "learnable":
+        projections = start_projections(x.shape[1], view)
+    elif mode == "real":
+        if head is None:
+            raise ValueError("mode 'real' needs the head's projections (head=...)")
+        projections = head
     return self_attention(
         x,
         projections,

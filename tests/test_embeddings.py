@@ -85,6 +85,10 @@ def test_subwords_merge_into_words_with_mean_vectors(model):
         words.token_ids[1]
         == pieces.token_ids[1] + pieces.token_ids[2] + pieces.token_ids[3] + pieces.token_ids[4]
     )
+    assert pieces.pieces == [(i,) for i in range(7)]
+    assert words.pieces == [(0,), (1, 2, 3, 4), (5,), (6,)]
+    bare = embed("embeddings work", model=model, merge_subwords=True, special_tokens=False)
+    assert bare.pieces == [(1, 2, 3, 4), (5,)]
 
 
 def test_repeated_tokens_keep_their_own_rows(model):

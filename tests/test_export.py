@@ -91,6 +91,20 @@ def test_a_snapshot_reproduces_its_numbers(model, view):
         np.testing.assert_allclose(matrix, np.array(record["results"][name]), rtol=1e-6, atol=1e-9)
 
 
+def test_a_real_head_snapshot_reproduces_the_models_attention(model):
+    view = {**attn_core.viewstate.defaults_for("real"), "mode": "real", "layer": 3, "head": 7}
+    head = attn_core.model_head(view["text"], layer=3, head=7, model=model)
+    res = attn_core.viewstate.attention_for(head.hidden, view, head=head.projections)
+    record = json.loads(json.dumps(attn_core.snapshot(view, head, res)))
+    assert record["settings"]["layer"] == 3 and record["settings"]["head"] == 7
+    again_head, again = attn_core.reproduce(record, model=model)
+    assert again_head.tokens == head.tokens == record["tokens"]
+    np.testing.assert_allclose(again.weights, head.weights, atol=1e-5)
+    np.testing.assert_allclose(again.weights, np.array(record["results"]["W"]), rtol=1e-9)
+    with pytest.raises(ValueError, match="head's projections"):
+        attn_core.viewstate.attention_for(head.hidden, view)
+
+
 def test_reproduce_rejects_what_is_not_a_snapshot():
     with pytest.raises(ValueError, match="not a snapshot"):
         attn_core.reproduce({"format": "something else"})

@@ -26,6 +26,11 @@ A_VIEW = {
     "d_k": 16,
     "init": "kaiming_normal",
     "qkv": "v",
+    "layer": 4,
+    "head": 11,
+    "objective": "previous",
+    "train_steps": 500,
+    "rate": 0.03,
     "present": True,
     "step": 5,
 }
@@ -56,6 +61,7 @@ def test_scale_is_compared_with_its_modes_default():
     assert to_query({"mode": "learnable", "scale": False}) == {"mode": "learnable", "scale": "0"}
     assert viewstate.defaults_for("learnable")["scale"] is True
     assert viewstate.defaults_for("free")["scale"] is False
+    assert viewstate.defaults_for("real")["scale"] is True
 
 
 def test_slider_floats_are_written_cleanly():
@@ -83,6 +89,12 @@ def test_texts_too_long_for_a_link_are_left_out():
         ("d_k", "50", 64),
         ("feature_b", "9999", viewstate.MAX_FEATURE),
         ("focus", "100000", viewstate.MAX_FOCUS),
+        ("layer", "6", viewstate.LAYERS - 1),
+        ("head", "-1", 0),
+        ("train_steps", "100000", 500),
+        ("train_steps", "120", 100),
+        ("rate", "1", 0.03),
+        ("rate", "0.002", 0.001),
     ],
 )
 def test_out_of_range_numbers_are_clamped_with_a_notice(key, raw, expected):
@@ -113,6 +125,11 @@ def test_in_range_temperature_snaps_to_the_slider_step_quietly():
         ("init", "zeros"),
         ("causal", "maybe"),
         ("qkv", "x"),
+        ("layer", "two"),
+        ("objective", "import os"),
+        ("train_steps", "nan"),
+        ("rate", "fast"),
+        ("rate", "inf"),
     ],
 )
 def test_malformed_values_are_ignored_with_a_notice(key, raw):

@@ -1,0 +1,233 @@
+"""Watching projections learn: gradient descent on W_q and W_k, from a random start.
+
+The seed ends with "it is essential to be able to learn these weights from data". Here the
+data is one text and a target attention pattern ``P`` (T, T); the loss is the mean over
+rows of the Kullback-Leibler divergence from each target row to its attention row::
+
+    L = (1/T) Σ_i Σ_j p_ij log(p_ij / w_ij),   W = softmax((X W_q)(X W_k)ᵀ / √d_k)
+
+It is zero when every row of W equals its target row. Only ``W_q`` and ``W_k`` shape W, so
+only they are trained; ``W_v`` stays as it started (neither target looks at the output).
+Gradients come from torch autograd, imported inside ``train_projections`` only, so
+``import attn_core`` stays free of torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from attn_core.attention import AttentionResult, self_attention
+from attn_core.projections import Projections
+
+OBJECTIVES = ("imitate", "previous")
+"""``imitate``: reproduce a trained head's attention on this text. ``previous``: every
+token attends to the token just before it (the first one to itself)."""
+MAX_STEPS = 1_000
+SAVED = 40
+"""At most this many snapshots of the weights are kept along the way (plus the start)."""
+
+
+@dataclass(frozen=True)
+class Training:
+    """One training run, with the weights at evenly spaced steps along the way.
+
+    Attributes
+    ----------
+    x : ndarray, shape (T, d)
+        The token vectors the projections were trained on.
+    target : ndarray, shape (T, T)
+        The attention pattern they were trained towards; rows sum to 1.
+    losses : ndarray, shape (steps + 1,)
+        The loss before each step, and after the last one.
+    saved_steps : tuple of int
+        The steps whose weights were kept: 0 (the random start) to ``steps``.
+    snapshots : tuple of Projections
+        The projections at each of ``saved_steps``.
+    learning_rate : float
+    """
+
+    x: np.ndarray
+    target: np.ndarray
+    losses: np.ndarray
+    saved_steps: tuple[int, ...]
+    snapshots: tuple[Projections, ...]
+    learning_rate: float
+
+    @property
+    def steps(self) -> int:
+        return len(self.losses) - 1
+
+    @property
+    def start(self) -> Projections:
+        return self.snapshots[0]
+
+    @property
+    def trained(self) -> Projections:
+        """The projections after the last step."""
+        return self.snapshots[-1]
+
+    def at(self, step: int) -> AttentionResult:
+        """Self-attention of ``x`` with the projections saved at ``step``."""
+        if step not in self.saved_steps:
+            raise ValueError(f"step {step} was not saved; saved steps are {self.saved_steps}")
+        return self_attention(self.x, self.snapshots[self.saved_steps.index(step)], scale=True)
+
+
+def previous_token_target(t: int) -> np.ndarray:
+    """Each row one-hot on the token before it; the first token attends to itself.
+
+    Returns
+    -------
+    ndarray, shape (t, t)
+    """
+    if isinstance(t, bool) or not isinstance(t, int) or t < 1:
+        raise ValueError(f"t must be a positive integer, got {t!r}")
+    target = np.zeros((t, t))  # (T, T)
+    target[0, 0] = 1.0
+    target[np.arange(1, t), np.arange(t - 1)] = 1.0
+    return target
+
+
+def pool_attention(weights: np.ndarray, pieces: list[tuple[int, ...]]) -> np.ndarray:
+    """A head's attention over word pieces, read on coarser rows (merged words, no specials).
+
+    Row r of the result is the mean of its pieces' rows, with the columns of each row's
+    pieces added together; rows are then renormalised to sum to 1, so attention paid to a
+    dropped token (``[CLS]``, ``[SEP]``) is shared out in proportion.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (P, P)
+        Attention over the model's word pieces; rows sum to 1.
+    pieces : list of tuple of int
+        For each row of the result, the word-piece positions it stands for
+        (``Embedding.pieces``).
+
+    Returns
+    -------
+    ndarray, shape (len(pieces), len(pieces))
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape[0] != weights.shape[1]:
+        raise ValueError(f"weights must be square (P, P), got shape {weights.shape}")
+    flat = [p for group in pieces for p in group]
+    if not pieces or not all(pieces) or not all(0 <= p < weights.shape[0] for p in flat):
+        raise ValueError(f"pieces must be non-empty groups of positions below {len(weights)}")
+    cols = np.stack([weights[:, list(g)].sum(axis=1) for g in pieces], axis=1)  # (P, T)
+    pooled = np.stack([cols[list(g)].mean(axis=0) for g in pieces])  # (T, T)
+    sums = pooled.sum(axis=1, keepdims=True)  # (T, 1)
+    # A row can only be all zero if its pieces attended solely to dropped tokens.
+    return np.where(sums > 0, pooled / np.where(sums > 0, sums, 1.0), 1.0 / len(pieces))
+
+
+def kl_rows(target: np.ndarray, weights: np.ndarray) -> float:
+    """Mean over rows of KL(target row ‖ weights row), in nats; 0 when they are equal."""
+    target = np.asarray(target, dtype=np.float64)  # (T, T)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(weights)  # (T, T)
+    terms = np.where(target > 0, target * (np.log(np.where(target > 0, target, 1.0)) - log_w), 0)
+    return float(terms.sum(axis=1).mean())
+
+
+def train_projections(
+    x: np.ndarray,
+    target: np.ndarray,
+    start: Projections,
+    *,
+    steps: int = 300,
+    learning_rate: float = 0.01,
+    on_step: Callable[[int, int], None] | None = None,
+) -> Training:
+    """Train ``W_q`` and ``W_k`` from ``start`` so that softmax(Q Kᵀ/√d_k) approaches ``target``.
+
+    Adam in float64 on the CPU: the same inputs give the same losses, step for step.
+
+    Parameters
+    ----------
+    x : ndarray, shape (T, d)
+        Token vectors (fixed; only the projections learn).
+    target : ndarray, shape (T, T)
+        Non-negative rows that sum to 1: ``previous_token_target``, or a head's attention
+        (``pool_attention`` of ``Head.weights``).
+    start : Projections
+        Where training begins, usually ``random_projections``; biases, if any, stay fixed.
+    steps : int, default 300
+        Gradient steps, 1 to ``MAX_STEPS``.
+    learning_rate : float, default 0.01
+    on_step : callable, optional
+        Called as ``on_step(done, steps)`` after each step, for a progress bar.
+
+    Returns
+    -------
+    Training
+    """
+    x = np.asarray(x, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0 or not np.isfinite(x).all():
+        raise ValueError(f"x must be a finite 2-D array (T, d), got shape {x.shape}")
+    t = x.shape[0]
+    if target.shape != (t, t):
+        raise ValueError(f"target must have shape {(t, t)} for {t} tokens, got {target.shape}")
+    if (target < 0).any() or not np.allclose(target.sum(axis=1), 1.0, atol=1e-6):
+        raise ValueError("target must be non-negative with every row summing to 1")
+    start.check_input_width(x.shape[1])
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be an integer in 1..{MAX_STEPS}, got {steps!r}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+
+    import torch
+
+    saved = sorted({round(k * steps / SAVED) for k in range(SAVED + 1)})
+    xs = torch.from_numpy(x)  # (T, d)
+    p = torch.from_numpy(target)  # (T, T)
+    p_log_p = torch.xlogy(p, p)  # (T, T), 0 where p = 0
+    w_q = torch.tensor(start.w_q, dtype=torch.float64, requires_grad=True)  # (d, d_k)
+    w_k = torch.tensor(start.w_k, dtype=torch.float64, requires_grad=True)  # (d, d_k)
+    b_q, b_k = (
+        torch.from_numpy(np.zeros(start.d_k) if b is None else b) for b in (start.b_q, start.b_k)
+    )
+    optimiser = torch.optim.Adam([w_q, w_k], lr=learning_rate)
+    losses: list[float] = []
+    snapshots: list[Projections] = []
+    for step in range(steps + 1):
+        q = xs @ w_q + b_q  # (T, d) @ (d, d_k) -> (T, d_k)
+        k = xs @ w_k + b_k  # (T, d) @ (d, d_k) -> (T, d_k)
+        logits = q @ k.T / math.sqrt(start.d_k)  # (T, d_k) @ (d_k, T) -> (T, T)
+        log_w = torch.log_softmax(logits, dim=1)  # (T, T), stable: shifts by the row max
+        loss = (p_log_p - p * log_w).sum(dim=1).mean()
+        losses.append(loss.item())
+        if step in saved:
+            snapshots.append(_snapshot(start, w_q, w_k, step))
+        if step == steps:
+            break
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        if on_step is not None:
+            on_step(step + 1, steps)
+    return Training(
+        x=x,
+        target=target,
+        losses=np.array(losses),
+        saved_steps=tuple(saved),
+        snapshots=tuple(snapshots),
+        learning_rate=float(learning_rate),
+    )
+
+
+def _snapshot(start: Projections, w_q, w_k, step: int) -> Projections:
+    return Projections(
+        w_q=w_q.detach().numpy().copy(),
+        w_k=w_k.detach().numpy().copy(),
+        w_v=start.w_v,
+        seed=start.seed,
+        init=start.init if step == 0 else f"{start.init}, trained {step} steps",
+        b_q=start.b_q,
+        b_k=start.b_k,
+        b_v=start.b_v,
+    )
