@@ -29,7 +29,12 @@ from attn_core import charts, export, viewstate
 
 MODEL_NAME = attn_core.BUNDLED_MODEL
 MAX_CHARS = 200_000
-MODE_NAMES = {"free": "Parameter-free (X Xᵀ)", "learnable": "Learnable projections (random)"}
+MODE_NAMES = {
+    "free": "Parameter-free (X Xᵀ)",
+    "learnable": "Learnable projections (random)",
+    "real": "A trained head of the model",
+}
+OBJECTIVE_NAMES = {"imitate": "Imitate the head", "previous": "Previous token"}
 QKV_NAMES = {"q": "Q = X W_q", "k": "K = X W_k", "v": "V = X W_v"}
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "raw": "Two raw features"}
 KIND_NAMES = {"static": "Static (context-free)", "contextual": "Contextual (final layer)"}
@@ -76,7 +81,8 @@ SECTIONS = {
     ),
     "learnable": (
         "8 · Learnable projections",
-        "Real transformers learn W_q, W_k, W_v. Here they are random: the starting point.",
+        "Real transformers learn W_q, W_k, W_v. Random ones are the starting point; training "
+        "moves them towards a pattern.",
     ),
     "export": (
         "9 · Take it with you",
@@ -85,6 +91,13 @@ SECTIONS = {
     ),
 }
 
+
+IN_A_HEAD = {
+    "x": "X is what enters the chosen layer: the model's hidden states (for layer 0, word and "
+    "position embeddings, normalised). The head projects these.",
+    "learnable": "This head's own W_q, W_k, W_v, as training left them, applied to your text.",
+}
+"""Explanations that change when the page shows a trained head."""
 
 STEP_KEYS = list(SECTIONS)[: viewstate.STEPS]
 """Presentation mode walks through sections 1-8, one at a time."""
@@ -160,6 +173,30 @@ def _cached_spec(digest: str, builder: str, _args: tuple, _kwargs: dict) -> dict
     # Schema validation is skipped: tests/test_charts.py validates every builder's output.
     spec = getattr(charts, builder)(*_args, **_kwargs).to_dict(validate=False)
     return charts.with_stable_data_names(spec)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def get_head(text: str, layer: int, head: int) -> attn_core.Head:
+    """One trained head on one text (the text has already been read by ``get_embedding``)."""
+    return attn_core.model_head(text, layer=layer, head=head, model=get_model())
+
+
+def model_inputs(
+    text: str, settings: dict
+) -> tuple[attn_core.Embedding, np.ndarray, attn_core.Head | None] | str:
+    """The tokens, the vectors X that attention works on, and in ``real`` mode the head.
+
+    A trained head sees every word piece and projects the hidden states entering its
+    layer, so in that mode the token options do not apply and X is those hidden states.
+    """
+    if settings["mode"] != "real":
+        emb = get_embedding(text, settings["kind"], settings["special"], settings["merge"])
+        return emb if isinstance(emb, str) else (emb, emb.vectors, None)
+    emb = get_embedding(text, "static", True, False)
+    if isinstance(emb, str):
+        return emb
+    head = get_head(text, int(settings["layer"]), int(settings["head"]))
+    return emb, head.hidden, head
 
 
 @st.cache_data(max_entries=64, show_spinner="Fitting the 2-D map…")
@@ -250,10 +287,12 @@ def show_share_link() -> None:
 # ---------------------------------------------------------------- sections ---------------
 
 
-def section(key: str, *, large: bool = False) -> st.delta_generator.DeltaGenerator:
+def section(key: str, *, large: bool = False, real: bool = False):
     """A container with the section's title and its one-line explanation."""
     box = st.container()
     title, explanation = SECTIONS[key]
+    if real:
+        explanation = IN_A_HEAD.get(key, explanation)
     box.header(title, anchor=key)
     if large:
         box.subheader(explanation, anchor=False)
@@ -277,7 +316,17 @@ def show_sidebar() -> None:
         )
         st.caption(
             "Parameter-free: scores are X Xᵀ, as in the walkthrough. Learnable: scores are "
-            "Q Kᵀ with random W_q, W_k, W_v (settings in section 8)."
+            "Q Kᵀ with random W_q, W_k, W_v (settings in section 8). Trained head: the W_q, "
+            f"W_k, W_v that {MODEL_NAME} learnt, for the layer and head below."
+        )
+        layer, head = st.columns(2)
+        layer.selectbox("Layer", range(viewstate.LAYERS), key="layer")
+        head.selectbox(
+            "Head",
+            range(viewstate.HEADS),
+            key="head",
+            help="Shown in the trained-head mode, and the pattern that training imitates "
+            "in section 8.",
         )
         st.toggle(
             "Presentation mode",
@@ -318,7 +367,7 @@ def show_step_bar(step: int) -> None:
     )
 
 
-def show_controls(boxes: dict) -> None:
+def show_controls(boxes: dict, real: bool) -> None:
     """Each section's controls, in whichever of those sections are on screen."""
     if "text" in boxes:
         with boxes["text"]:
@@ -326,10 +375,13 @@ def show_controls(boxes: dict) -> None:
                 "Examples", list(EXAMPLES), key="example", on_change=pick_example, default=None
             )
             st.text_area("Text", key="text", max_chars=MAX_CHARS, height=90)
-            a, b = st.columns(2)
-            a.toggle("Keep [CLS] and [SEP]", key="special")
-            b.toggle("Merge sub-words (##) into words", key="merge")
-    if "x" in boxes:
+            if real:
+                st.caption("A trained head sees every word piece, [CLS] and [SEP] included.")
+            else:
+                a, b = st.columns(2)
+                a.toggle("Keep [CLS] and [SEP]", key="special")
+                b.toggle("Merge sub-words (##) into words", key="merge")
+    if "x" in boxes and not real:
         with boxes["x"]:
             pick_one("Vectors", KIND_NAMES, key="kind")
     if "weights" in boxes:
@@ -582,12 +634,11 @@ def show_geometry(res: attn_core.AttentionResult, labels: list[str]) -> None:
 def show_context(settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
     st.text_input("A second sentence", key="text2", max_chars=viewstate.MAX_TEXT)
     sync_url()
-    emb_b = get_embedding(
-        st.session_state["text2"], settings["kind"], settings["special"], settings["merge"]
-    )
-    if isinstance(emb_b, str):
-        st.info(emb_b)
+    inputs_b = model_inputs(st.session_state["text2"], settings)
+    if isinstance(inputs_b, str):
+        st.info(inputs_b)
         return
+    emb_b, x_b, head_b = inputs_b
     special_b = {t for t, special in zip(emb_b.tokens, emb_b.special, strict=True) if special}
     shared = [
         t
@@ -599,7 +650,7 @@ def show_context(settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
         st.info("The two texts share no word: add a word from the first text to the second.")
         return
     word = st.selectbox("A word both texts use", shared, key="shared_word")
-    res_b = viewstate.attention_for(emb_b.vectors, settings)
+    res_b = viewstate.attention_for(x_b, settings, head=head_b.projections if head_b else None)
     ia, ib = emb_a.tokens.index(word), emb_b.tokens.index(word)
     before = np.stack([res_a.values[ia], res_b.values[ib]])  # (2, d_v)
     after = np.stack([res_a.output[ia], res_b.output[ib]])  # (2, d_v)
@@ -612,7 +663,7 @@ def show_context(settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
             f"{cos_after:.3f}",
             delta=f"{cos_after - cos_before:+.3f}",
         )
-        if settings["kind"] == "static":
+        if settings["kind"] == "static" and settings["mode"] != "real":
             st.caption(
                 "Static vectors ignore the sentence, so before attention the word is the "
                 "same point in both. After attention it has mixed in its neighbours."
@@ -635,10 +686,10 @@ def show_context(settings: dict, emb_a: attn_core.Embedding, res_a) -> None:
     )
 
 
-def show_learnable(settings: dict, res_free, res_proj, labels: list[str]) -> None:
-    """Q, K, V of the random projections, and their W beside the parameter-free W."""
+def show_learnable(settings: dict, res_free, res_proj, labels: list[str], name: str) -> None:
+    """Q, K, V of the projections (random, or a head's), their W beside the parameter-free W."""
     show_projected_vectors(res_proj, labels)
-    show_comparison(settings, res_free, res_proj, labels)
+    show_comparison(settings, res_free, res_proj, labels, name)
 
 
 @st.fragment
@@ -661,7 +712,7 @@ def show_projected_vectors(res_proj: attn_core.AttentionResult, labels: list[str
     sync_url()
 
 
-def show_comparison(settings: dict, res_free, res_proj, labels: list[str]) -> None:
+def show_comparison(settings: dict, res_free, res_proj, labels: list[str], name: str) -> None:
     st.subheader("The two W side by side", anchor=False)
     st.caption("Same tokens, same temperature and mask: only the way the scores are made differs.")
     cols = st.columns(3)
@@ -672,7 +723,7 @@ def show_comparison(settings: dict, res_free, res_proj, labels: list[str]) -> No
         reach = max(float(np.abs(difference).max()), 1e-12)
     panels = (
         (res_free.weights, "weights", "W, parameter-free", "w_ij", (0.0, top)),
-        (res_proj.weights, "weights", "W, random projections", "w_ij", (0.0, top)),
+        (res_proj.weights, "weights", f"W, {name}", "w_ij", (0.0, top)),
         (difference, "diverging", "difference", "Δw", (-reach, reach)),
     )
     size = int(np.clip(36 * len(labels), 160, 250))
@@ -694,6 +745,150 @@ def show_comparison(settings: dict, res_free, res_proj, labels: list[str]) -> No
             ),
             width="content",
         )
+
+
+def show_head_check(res: attn_core.AttentionResult, head: attn_core.Head, settings: dict) -> None:
+    """How close the page's W is to the attention the model itself reported for this head."""
+    as_the_model = settings["scale"] and settings["temperature"] == 1.0 and not settings["causal"]
+    if as_the_model:
+        gap = float(np.abs(res.weights - head.weights).max())
+        st.caption(
+            f"Layer {head.layer}, head {head.head}: W recomputed from the head's W_q, W_k and "
+            f"its input. Largest difference from the attention the model reported: {gap:.1e}."
+        )
+    else:
+        st.caption(
+            f"Layer {head.layer}, head {head.head}, changed by the controls above: the model "
+            "itself scales by 1/√d, uses τ = 1 and no mask."
+        )
+
+
+def training_target(settings: dict, emb: attn_core.Embedding, n: int) -> np.ndarray:
+    """The pattern training aims for, on the page's tokens."""
+    if settings["objective"] == "previous":
+        return attn_core.previous_token_target(n)
+    head = get_head(emb.text, int(settings["layer"]), int(settings["head"]))
+    return attn_core.pool_attention(head.weights, emb.pieces)
+
+
+@st.fragment
+def show_training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str]) -> None:
+    """Train W_q, W_k from the random start towards a target; replay it step by step."""
+    st.subheader("Watch projections learn", anchor=False)
+    st.caption(
+        "Start from the random W_q and W_k set above (seed, d_k, initialisation) and take "
+        "gradient steps that make W more like a target, measured by the KL divergence of "
+        "each row. W_v is not trained: neither target looks at the output."
+    )
+    a, b, c, d = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
+    with a:
+        objective = pick_one("Target", OBJECTIVE_NAMES, key="objective")
+    b.select_slider("Steps", viewstate.TRAIN_STEPS, key="train_steps")
+    c.select_slider("Learning rate", viewstate.LEARNING_RATES, key="rate")
+    settings = current_view()  # this fragment reruns alone when its own controls move
+    target = training_target(settings, emb, len(labels))
+    start = viewstate.start_projections(x.shape[1], settings)
+    steps, rate = int(settings["train_steps"]), float(settings["rate"])
+    key = digest(x, target, start.w_q, start.w_k, steps, rate)
+    runs: dict = st.session_state.setdefault("trainings", {})
+    if d.button("Train", icon=":material/play_arrow:", type="primary", key="train"):
+        bar = st.progress(0.0, text="Training…")
+
+        def on_step(done: int, total: int) -> None:
+            if done % 10 == 0 or done == total:
+                bar.progress(done / total, text=f"Training: step {done} of {total}")
+
+        runs[key] = attn_core.train_projections(
+            x, target, start, steps=steps, learning_rate=rate, on_step=on_step
+        )
+        for old in list(runs)[:-4]:  # a few runs per session, not all of them
+            del runs[old]
+        bar.empty()
+    what = "look at the previous token"
+    if objective == "imitate":
+        what = f"imitate layer {settings['layer']}, head {settings['head']}"
+    run = runs.get(key)
+    if run is None:
+        st.info(f"Press Train to learn to {what}, from the random start.", icon=":material/school:")
+        draw(st, "Training target", target_chart(target, labels), width="content")
+    else:
+        show_run(run, labels, what)
+    repeats = len(set(emb.token_ids)) < len(emb.token_ids)
+    static = settings["kind"] == "static" and settings["mode"] != "real"
+    if objective == "previous" and static and repeats:
+        st.caption(
+            "A repeated token has one static vector, so its copies cannot look at "
+            "different previous tokens: the loss stops above 0. Contextual vectors, or a "
+            "trained head's input, carry each token's position."
+        )
+    sync_url()
+
+
+def show_run(run: attn_core.Training, labels: list[str], what: str) -> None:
+    """The loss curve, and W at any saved step beside the target."""
+    if st.session_state.get("train_at") not in run.saved_steps:
+        st.session_state["train_at"] = run.steps
+    at = st.select_slider(
+        "Show W after step", run.saved_steps, key="train_at", help="Drag back to step 0."
+    )
+    curve, now, goal = st.columns([4, 3, 3])
+    draw(
+        curve,
+        "Training loss",
+        chart_spec("loss_curve", run.losses, at=at, title=f"Loss while learning to {what}"),
+        width="stretch",
+    )
+    size = int(np.clip(36 * len(labels), 160, 250))
+    draw(
+        now,
+        "W during training",
+        chart_spec(
+            "heatmap",
+            run.at(at).weights,
+            labels,
+            labels,
+            palette="weights",
+            domain=(0.0, 1.0),
+            title=f"W after step {at}",
+            value_title="w_ij",
+            height=size,
+            legend="bottom",
+        ),
+        width="content",
+    )
+    draw(goal, "Training target", target_chart(run.target, labels, size), width="content")
+    offer(
+        st,
+        "Trained W_q, W_k, W_v (.npz)",
+        lambda: export.training_npz(run, labels),
+        "trained-projections.npz",
+        "model_training",
+        key="export_trained",
+    )
+    st.caption(
+        "In a notebook: `p = attn_core.load_projections(path)`, then "
+        "`attn_core.self_attention(x, p)`; the file also holds the loss curve and the target."
+    )
+
+
+def target_chart(target: np.ndarray, labels: list[str], size: int = 250) -> dict:
+    return chart_spec(
+        "heatmap",
+        target,
+        labels,
+        labels,
+        palette="weights",
+        domain=(0.0, 1.0),
+        title="Target",
+        value_title="p_ij",
+        height=size,
+        legend="bottom",
+    )
+
+
+def digest(*arrays) -> str:
+    """A short fingerprint of arrays and numbers, to recognise a training run's inputs."""
+    return hashlib.blake2b(pickle.dumps(arrays), digest_size=16).hexdigest()
 
 
 def show_exports(settings: dict, emb: attn_core.Embedding, res, labels: list[str]) -> None:
@@ -735,7 +930,7 @@ MIME_TYPES = {
 }
 
 
-def offer(where, label: str, make, file_name: str, icon: str) -> None:
+def offer(where, label: str, make, file_name: str, icon: str, key: str | None = None) -> None:
     """A download button whose file ``make()`` builds only when it is clicked."""
     kind = file_name.rsplit(".", 1)[-1]
     where.download_button(
@@ -745,7 +940,7 @@ def offer(where, label: str, make, file_name: str, icon: str) -> None:
         mime=MIME_TYPES[kind],
         icon=f":material/{icon}:",
         on_click="ignore",
-        key=f"export_{kind}",
+        key=key or f"export_{kind}",
     )
 
 
@@ -786,8 +981,9 @@ def main() -> None:
 
     # In presentation mode only the current step is drawn, controls included.
     shown = [STEP_KEYS[step - 1]] if present else list(SECTIONS)
-    boxes = {key: section(key, large=present) for key in shown}
-    show_controls(boxes)
+    real = st.session_state["mode"] == "real"
+    boxes = {key: section(key, large=present, real=real) for key in shown}
+    show_controls(boxes, real)
 
     settings = current_view()
     messages = boxes.get("text", st.container())
@@ -796,32 +992,38 @@ def main() -> None:
         sync_url()
         st.stop()
     with messages, st.spinner("Reading the text…"):
-        emb = get_embedding(
-            settings["text"], settings["kind"], settings["special"], settings["merge"]
-        )
-    if isinstance(emb, str):  # nothing the model can read: say so and stop here
-        messages.info(emb)
+        inputs = model_inputs(settings["text"], settings)
+    if isinstance(inputs, str):  # nothing the model can read: say so and stop here
+        messages.info(inputs)
         sync_url()
         st.stop()
+    emb, x, head = inputs
 
     labels = charts.token_labels(emb.tokens)
     st.session_state["labels"] = labels
-    res_free = viewstate.attention_for(emb.vectors, settings, projected=False)
-    res_proj = viewstate.attention_for(emb.vectors, settings, projected=True)
-    res = res_proj if settings["mode"] == "learnable" else res_free
+    res_free = viewstate.attention_for(x, settings, projected=False)
+    if head is None:
+        res_proj = viewstate.attention_for(x, settings, projected=True)
+        proj_name = "random projections"
+    else:
+        res_proj = viewstate.attention_for(x, settings, head=head.projections)
+        proj_name = f"layer {head.layer}, head {head.head}"
+    res = res_free if settings["mode"] == "free" else res_proj
 
     if "text" in boxes:
         with boxes["text"]:
             show_tokens(emb)
     if "x" in boxes:
         with boxes["x"]:
-            show_matrix_with_norms(emb.vectors, labels, name="x", x_title="dimension (384)")
+            show_matrix_with_norms(x, labels, name="x", x_title=f"dimension ({x.shape[1]})")
     if "scores" in boxes:
         with boxes["scores"]:
             show_scores(res, labels)
     if "weights" in boxes:
         with boxes["weights"]:
             show_weights(res, labels, settings["stretch"])
+            if head is not None:
+                show_head_check(res, head, settings)
     if "output" in boxes:
         with boxes["output"]:
             # Y on the colour scale of what was mixed: a weighted mean visibly shrinks values
@@ -841,7 +1043,8 @@ def main() -> None:
             show_context(settings, emb, res)
     if "learnable" in boxes:
         with boxes["learnable"]:
-            show_learnable(settings, res_free, res_proj, labels)
+            show_learnable(settings, res_free, res_proj, labels, proj_name)
+            show_training(emb, x, labels)
     if "export" in boxes:
         with boxes["export"]:
             show_exports(settings, emb, res, labels)

@@ -292,6 +292,37 @@ def bars(
     return alt.layer(*layers).properties(title=title, height=height, autosize=FIT_WIDTH)
 
 
+def loss_curve(
+    losses: np.ndarray, *, at: int | None = None, title: str = "", height: int = 240
+) -> alt.LayerChart:
+    """The loss after each training step, with a rule at step ``at``."""
+    losses = np.asarray(losses, dtype=np.float64)
+    frame = pd.DataFrame({"step": np.arange(len(losses)), "loss": losses})
+    line = (
+        alt.Chart(frame)
+        .mark_line(color="#2171b5", strokeWidth=2.5)
+        .encode(
+            x=alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, len(losses) - 1])),
+            y=alt.Y("loss:Q", title="loss (mean KL, nats)", scale=alt.Scale(zero=True)),
+            tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".4f")],
+        )
+    )
+    layers = [line]
+    if at is not None:
+        if not 0 <= at < len(losses):
+            raise ValueError(f"at must be a step in 0..{len(losses) - 1}, got {at}")
+        here = pd.DataFrame({"step": [at], "loss": [losses[at]]})
+        marker = alt.Chart(here).encode(x=alt.X("step:Q"), y=alt.Y("loss:Q"))
+        layers += [
+            alt.Chart(here).mark_rule(color=LABEL_INK, strokeDash=[4, 3]).encode(x="step:Q"),
+            marker.mark_point(color="#08306b", filled=True, size=90),
+            marker.mark_text(align="left", dx=8, dy=-10, fontSize=13, color="#08306b").encode(
+                text=alt.Text("loss:Q", format=".3f")
+            ),
+        ]
+    return alt.layer(*layers).properties(title=title, height=height, autosize=FIT_WIDTH)
+
+
 def geometry(
     plane: Plane,
     labels: list[str],

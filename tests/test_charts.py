@@ -31,6 +31,7 @@ def test_every_builder_gives_schema_valid_vega_lite(rng, rows):
         charts.heatmap(res.weights, labels, labels, palette="weights", select="pick"),
         charts.bars(np.linalg.norm(x, axis=1), labels, domain=(0.0, 30.0)),
         charts.geometry(to_plane(x, res.output), labels),
+        charts.loss_curve(np.linspace(2.0, 0.1, rows + 1), at=rows // 2),
     ]
     for chart in built:
         spec = chart.to_dict(validate=True)  # raises on anything the schema rejects
@@ -149,3 +150,15 @@ def test_stable_data_names_keep_the_spec_identical_when_only_numbers_change(rng)
     # every reference now points at a data set that exists
     refs = [layer.get("data", {}).get("name") for layer in a["layer"]] + [a["data"]["name"]]
     assert {r for r in refs if r} <= set(a["datasets"])
+
+
+def test_loss_curve_carries_every_step_and_marks_the_chosen_one():
+    losses = np.array([1.5, 0.9, 0.4, 0.2])
+    spec = charts.with_stable_data_names(charts.loss_curve(losses, at=2).to_dict())
+    rows = data_rows(spec)
+    curve = [r for r in rows if set(r) == {"step", "loss"}]
+    assert [r["loss"] for r in curve[:4]] == losses.tolist()
+    assert [r["step"] for r in curve[:4]] == [0, 1, 2, 3]
+    assert curve[4:] == [{"step": 2, "loss": 0.4}]  # the marked step
+    with pytest.raises(ValueError, match="at must be"):
+        charts.loss_curve(losses, at=4)
