@@ -831,11 +831,15 @@ def show_run(run: attn_core.Training, labels: list[str], what: str) -> None:
     at = st.select_slider(
         "Show W after step", run.saved_steps, key="train_at", help="Drag back to step 0."
     )
-    curve, now, goal = st.columns([4, 3, 3])
+    st.caption(
+        f"Learning to {what}: the loss went from {run.losses[0]:.3f} at the random start to "
+        f"{run.losses[-1]:.3f} after {run.steps} steps (0 would be the target exactly)."
+    )
+    curve, now, goal = st.columns(3)
     draw(
         curve,
         "Training loss",
-        chart_spec("loss_curve", run.losses, at=at, title=f"Loss while learning to {what}"),
+        chart_spec("loss_curve", run.losses, at=at, title="Loss", height=250),
         width="stretch",
     )
     size = int(np.clip(36 * len(labels), 160, 250))

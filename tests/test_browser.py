@@ -274,3 +274,43 @@ def test_presentation_on_a_projector_needs_no_network(browser, server):
     page.screenshot(path=str(OUTPUT / "presentation-step-5.png"))
     assert elsewhere == [], elsewhere  # every file the page needs came from the local server
     context.close()
+
+
+def test_a_trained_head_and_training_in_the_browser(browser, server, tmp_path):
+    """Open a trained head by link, train towards it, replay a step, take the weights home."""
+    import numpy as np
+
+    import attn_core
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{server}/?mode=real&layer=3&head=5")
+    page.wait_for_selector(IDLE, timeout=180_000)
+    expect(page.get_by_text("Layer 3, head 5: W recomputed")).to_be_visible()
+    expect(page.get_by_text("W, layer 3, head 5", exact=True)).to_be_attached()
+    train = page.get_by_role("button", name=re.compile("Train"))
+    train.scroll_into_view_if_needed()
+    train.click()
+    expect(page.get_by_text("W after step 300", exact=True)).to_be_attached(timeout=60_000)
+    page.wait_for_selector(IDLE)
+    expect(page.get_by_text(re.compile(r"Learning to imitate layer 3, head 5"))).to_be_visible()
+    # the step slider: Home goes back to the random start
+    page.get_by_role("slider", name="Show W after step").press("Home")
+    expect(page.get_by_text("W after step 0", exact=True)).to_be_attached(timeout=30_000)
+    page.wait_for_selector(IDLE)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    full_page_screenshot(page, OUTPUT / "trained-head.png")
+
+    with page.expect_download(timeout=60_000) as info:
+        page.locator('[data-testid="stDownloadButton"]').filter(has_text="Trained W_q").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    trained = attn_core.load_projections(path)
+    head = attn_core.model_head("hi how are you", layer=3, head=5)
+    start = attn_core.random_projections(384, 64, seed=0)
+    target = attn_core.pool_attention(head.weights, [(i,) for i in range(len(head.tokens))])
+    run = attn_core.train_projections(head.hidden, target, start, steps=300, learning_rate=0.003)
+    np.testing.assert_allclose(trained.w_q, run.trained.w_q, rtol=1e-12)
+    again = attn_core.self_attention(head.hidden, trained)
+    np.testing.assert_allclose(again.weights, run.at(300).weights, rtol=1e-9)
+    context.close()

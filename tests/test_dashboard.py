@@ -287,6 +287,92 @@ def test_projection_settings(app):
     assert app.number_input(key="seed").value != 7
 
 
+def test_real_head_mode_shows_the_models_own_attention(app):
+    app.selectbox(key="layer").set_value(2).run()
+    app.selectbox(key="head").set_value(3).run()
+    app.radio(key="mode").set_value("real").run()
+    assert_clean(app)
+    assert app.toggle(key="scale").value is True  # the model scales by 1/√d_head
+    head = attn_core.model_head("hi how are you", layer=2, head=3)
+    table = weights_table(app)
+    np.testing.assert_allclose(table["largest weight"], head.weights.max(axis=1), atol=1e-5)
+    np.testing.assert_allclose(
+        table["entropy (bits)"], attn_core.row_entropy(head.weights), atol=1e-4
+    )
+    # W' = Q Kᵀ of the head's own projections applied to the hidden states entering layer 2
+    res = attn_core.self_attention(head.hidden, head.projections)
+    scores = next(s for s in chart_specs(app) if _value_title(s) == "w′_ij")
+    got = np.array([r["value"] for r in _rows(scores)]).reshape(6, 6)
+    np.testing.assert_allclose(got, res.scores, rtol=1e-9)
+    x_chart = next(s for s in chart_specs(app) if _value_title(s) == "x")
+    got = np.array([r["value"] for r in _rows(x_chart)]).reshape(head.hidden.shape)
+    np.testing.assert_allclose(got, head.hidden, rtol=1e-9)
+    check = next(c.value for c in app.caption if "Largest difference" in c.value)
+    assert float(check.rsplit(": ", 1)[1].rstrip(".")) < 1e-5
+    titles = [s.get("title") for s in chart_specs(app)]
+    assert "W, layer 2, head 3" in titles
+    # the head sees every word piece: the token options are not offered
+    assert not [t for t in app.toggle if t.key in ("special", "merge")]
+    assert not app.get("button_group") or all(b.key != "kind" for b in app.button_group)
+    # a control that changes the head says the model does not do that
+    app.toggle(key="causal").set_value(True).run()
+    assert any("changed by the controls" in c.value for c in app.caption)
+
+
+def test_real_head_mode_in_the_context_section(app):
+    app.radio(key="mode").set_value("real").run()
+    assert_clean(app)
+    a = attn_core.model_head("hi how are you", layer=0, head=0)
+    b = attn_core.model_head("hey, how old are you?", layer=0, head=0)
+    ya = attn_core.self_attention(a.hidden, a.projections).output[a.tokens.index("how")]
+    yb = attn_core.self_attention(b.hidden, b.projections).output[b.tokens.index("how")]
+    cosine = ya @ yb / np.linalg.norm(ya) / np.linalg.norm(yb)
+    after = next(m for m in app.metric if m.label == "Cosine similarity after attention")
+    assert after.value == f"{cosine:.3f}"
+
+
+@pytest.mark.parametrize("mode", ["free", LEARNABLE, "real"])
+def test_training_learns_and_replays_every_saved_step(app, mode):
+    app.radio(key="mode").set_value(mode).run()
+    app.select_slider(key="train_steps").set_value(100).run()
+    assert any("Press Train" in i.value for i in app.info)
+    app.button(key="train").click().run()
+    assert_clean(app)
+    emb = attn_core.embed("hi how are you")
+    head = attn_core.model_head("hi how are you", layer=0, head=0)
+    x = head.hidden if mode == "real" else emb.vectors
+    target = attn_core.pool_attention(head.weights, emb.pieces)
+    start = attn_core.random_projections(384, 64, seed=0)
+    run = attn_core.train_projections(x, target, start, steps=100, learning_rate=0.003)
+    curve = next(s for s in chart_specs(app) if s.get("title") == "Loss")
+    shown = [r["loss"] for r in next(iter(curve["datasets"].values()))]
+    np.testing.assert_allclose(shown, run.losses, rtol=1e-9)  # same seed, same losses
+    assert run.losses[-1] < 0.5 * run.losses[0]
+    at_step = app.select_slider(key="train_at")
+    assert at_step.value == 100
+    for step in (0, run.saved_steps[3]):
+        at_step.set_value(step).run()
+        assert_clean(app)
+        now = next(s for s in chart_specs(app) if s.get("title") == f"W after step {step}")
+        got = np.array([r["value"] for r in _rows(now)]).reshape(6, 6)
+        np.testing.assert_allclose(got, run.at(step).weights, rtol=1e-9)
+    # another target: the run is for other inputs, so the page asks for a new one
+    app.button_group(key="objective").set_value("previous").run()
+    assert any("Press Train" in i.value for i in app.info)
+    target = next(s for s in chart_specs(app) if s.get("title") == "Target")
+    got = np.array([r["value"] for r in _rows(target)]).reshape(6, 6)
+    np.testing.assert_array_equal(got, attn_core.previous_token_target(6))
+    assert app.query_params["objective"] == "previous"
+
+
+def test_previous_token_on_repeated_static_words_explains_the_floor():
+    at = open_link({"text": "the cat and the dog", "objective": "previous"})
+    assert_clean(at)
+    assert any("repeated token has one static vector" in c.value for c in at.caption)
+    at.button_group(key="kind").set_value("contextual").run()
+    assert not any("repeated token has one static vector" in c.value for c in at.caption)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [("", "Type some text"), ("   \n\t", "Type some text"), ("\x00\u200b", "no tokens")],
