@@ -790,7 +790,6 @@ def show_training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str]) ->
     start = viewstate.start_projections(x.shape[1], settings)
     steps, rate = int(settings["train_steps"]), float(settings["rate"])
     key = digest(x, target, start.w_q, start.w_k, steps, rate)
-    runs: dict = st.session_state.setdefault("trainings", {})
     if d.button("Train", icon=":material/play_arrow:", type="primary", key="train"):
         bar = st.progress(0.0, text="Training…")
 
@@ -798,17 +797,17 @@ def show_training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str]) ->
             if done % 10 == 0 or done == total:
                 bar.progress(done / total, text=f"Training: step {done} of {total}")
 
-        runs[key] = attn_core.train_projections(
+        run = attn_core.train_projections(
             x, target, start, steps=steps, learning_rate=rate, on_step=on_step
         )
-        for old in list(runs)[:-4]:  # a few runs per session, not all of them
-            del runs[old]
+        # Only the latest run is kept: at d_k 384 its snapshots take about 100 MB.
+        st.session_state["training"] = (key, run)
         bar.empty()
     what = "look at the previous token"
     if objective == "imitate":
         what = f"imitate layer {settings['layer']}, head {settings['head']}"
-    run = runs.get(key)
-    if run is None:
+    last_key, run = st.session_state.get("training", (None, None))
+    if last_key != key:
         st.info(f"Press Train to learn to {what}, from the random start.", icon=":material/school:")
         draw(st, "Training target", target_chart(target, labels), width="content")
     else:
