@@ -217,8 +217,10 @@ def pick_example() -> None:
 
 
 def mode_changed() -> None:
-    """Each mode starts from its own default: 1/√d scaling off parameter-free, on projected."""
-    st.session_state["scale"] = viewstate.defaults_for(st.session_state["mode"])["scale"]
+    """Each mode starts from its own defaults: 1/√d scaling and the training target."""
+    defaults = viewstate.defaults_for(st.session_state["mode"])
+    for key in ("scale", "objective"):
+        st.session_state[key] = defaults[key]
 
 
 def reroll() -> None:

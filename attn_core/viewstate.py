@@ -161,7 +161,7 @@ SETTINGS = (
     Setting("qkv", "q", _choice(QKV)),
     Setting("layer", 0, _integer(0, LAYERS - 1)),
     Setting("head", 0, _integer(0, HEADS - 1)),
-    Setting("objective", OBJECTIVES[0], _choice(OBJECTIVES)),
+    Setting("objective", "previous", _choice(OBJECTIVES)),
     Setting("train_steps", 300, _among(TRAIN_STEPS)),
     Setting("rate", 0.003, _among(LEARNING_RATES), lambda v: f"{float(v):g}"),
     Setting("present", False, _flag, _encode_flag),
@@ -219,8 +219,17 @@ def from_query(params: Mapping[str, str | list[str]]) -> tuple[dict[str, object]
 
 
 def defaults_for(mode: object) -> dict[str, object]:
-    """Every setting's default; 1/√d scaling defaults to on with projections, as in models."""
-    return {**DEFAULTS, "scale": mode in ("learnable", "real")}
+    """Every setting's default for ``mode``.
+
+    1/√d scaling is on with projections, as in models. Training imitates the head on show
+    in ``real`` mode; elsewhere it aims for the previous token, which needs no run of the
+    model (the default page, with static vectors, never runs it).
+    """
+    return {
+        **DEFAULTS,
+        "scale": mode in ("learnable", "real"),
+        "objective": "imitate" if mode == "real" else "previous",
+    }
 
 
 def to_query(values: Mapping[str, object]) -> dict[str, str]:

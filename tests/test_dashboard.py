@@ -334,8 +334,11 @@ def test_real_head_mode_in_the_context_section(app):
 @pytest.mark.parametrize("mode", ["free", LEARNABLE, "real"])
 def test_training_learns_and_replays_every_saved_step(app, mode):
     app.radio(key="mode").set_value(mode).run()
+    # the head on show is the natural target in real mode; elsewhere the previous token
+    assert app.button_group(key="objective").value == ("imitate" if mode == "real" else "previous")
+    app.button_group(key="objective").set_value("imitate").run()
     app.select_slider(key="train_steps").set_value(100).run()
-    assert any("Press Train" in i.value for i in app.info)
+    assert any("Press Train to learn to imitate layer 0, head 0" in i.value for i in app.info)
     app.button(key="train").click().run()
     assert_clean(app)
     emb = attn_core.embed("hi how are you")
@@ -362,7 +365,8 @@ def test_training_learns_and_replays_every_saved_step(app, mode):
     target = next(s for s in chart_specs(app) if s.get("title") == "Target")
     got = np.array([r["value"] for r in _rows(target)]).reshape(6, 6)
     np.testing.assert_array_equal(got, attn_core.previous_token_target(6))
-    assert app.query_params["objective"] == "previous"
+    # in the link only where it is not the mode's default
+    assert app.query_params.get("objective") == ("previous" if mode == "real" else None)
 
 
 def test_previous_token_on_repeated_static_words_explains_the_floor():

@@ -28,7 +28,7 @@ A_VIEW = {
     "qkv": "v",
     "layer": 4,
     "head": 11,
-    "objective": "previous",
+    "objective": "imitate",
     "train_steps": 500,
     "rate": 0.03,
     "present": True,
@@ -62,6 +62,17 @@ def test_scale_is_compared_with_its_modes_default():
     assert viewstate.defaults_for("learnable")["scale"] is True
     assert viewstate.defaults_for("free")["scale"] is False
     assert viewstate.defaults_for("real")["scale"] is True
+
+
+def test_training_imitates_the_head_on_show_in_real_mode_by_default():
+    assert [viewstate.defaults_for(m)["objective"] for m in viewstate.MODES] == [
+        "imitate" if m == "real" else "previous" for m in viewstate.MODES
+    ]
+    assert to_query({"mode": "real", "objective": "imitate"}) == {"mode": "real"}
+    assert to_query({"mode": "real", "objective": "previous"}) == {
+        "mode": "real",
+        "objective": "previous",
+    }
 
 
 def test_slider_floats_are_written_cleanly():
