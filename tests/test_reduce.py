@@ -23,6 +23,24 @@ def test_pca_is_one_basis_fitted_on_both(x):
     assert np.linalg.norm(plane.after[0] - plane.before[0]) <= np.linalg.norm(after[0] - x[0])
 
 
+@pytest.mark.parametrize("t, d", [(3, 384), (40, 12), (256, 384), (1, 5), (2, 1)])
+def test_pca_equals_an_svd_of_the_centred_points_with_the_fixed_sign(rng, t, d):
+    """Fewer points than features, more, a 256-token text, one token, one feature."""
+    x = rng.normal(size=(t, d)) * np.linspace(3.0, 0.1, d)  # distinct variances
+    after = self_attention(x).output
+    plane = to_plane(x, after)
+    centred = np.vstack([x, after]) - np.vstack([x, after]).mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
+    expected = centred @ (vt * signs[:, None])[:2].T  # (2T, ≤2)
+    expected = np.hstack([expected, np.zeros((2 * t, 2 - expected.shape[1]))])
+    got = np.vstack([plane.before, plane.after])
+    np.testing.assert_allclose(got, expected, atol=1e-9 * max(1.0, float(s[0])))
+    total = (s**2).sum()  # 0 for one token: its output is its input
+    share = (s[:2] ** 2) / total if total > 0 else np.zeros(min(2, s.size))
+    assert plane.explained == pytest.approx(tuple(np.pad(share, (0, 2 - share.size))), abs=1e-12)
+
+
 def test_pca_sign_is_deterministic(x):
     after = self_attention(x).output
     a, b = to_plane(x, after), to_plane(x.copy(), after.copy())
