@@ -36,6 +36,9 @@ SEQUENTIAL = (
 
 RASTER_CELLS = 2500
 """Above this many cells a heatmap is drawn as one image."""
+RASTER_COLUMNS = 64
+"""Wider than this (a model's 384 features) a heatmap is one image at any number of rows:
+its cells are a few pixels wide, too thin to hover, and thousands of marks redraw slowly."""
 VALUE_CELLS = 144
 """Up to this many cells (12 x 12) the values are printed inside the cells."""
 LABELLED_ROWS = 64
@@ -69,7 +72,7 @@ def token_labels(tokens: list[str]) -> list[str]:
 
 def is_raster(shape: tuple[int, int]) -> bool:
     """Whether ``heatmap`` draws a matrix of this shape as one image (no hover, no clicks)."""
-    return shape[0] * shape[1] > RASTER_CELLS
+    return shape[0] * shape[1] > RASTER_CELLS or shape[1] > RASTER_COLUMNS
 
 
 def colour_scale(palette: str, domain: tuple[float, float]) -> alt.Scale:
