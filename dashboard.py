@@ -12,6 +12,7 @@ container first, and is filled in order later.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import pickle
@@ -20,6 +21,7 @@ import secrets
 from functools import partial
 from urllib.parse import urlencode
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -119,8 +121,16 @@ PRESENTATION_CHARTS = {
 
 @st.cache_resource(show_spinner=f"Loading {MODEL_NAME} (first start only)…")
 def get_model() -> attn_core.Model:
-    """The bundled model, loaded once per server and shared by every session."""
-    return attn_core.load_model()
+    """The bundled model, loaded once per server and shared by every session.
+
+    Streamlit runs a full garbage collection after every rerun. With torch and transformers
+    loaded, that walks half a million long-lived objects (about 250 ms on two cores, on
+    every slider move). Freezing what exists once the model is in memory leaves each
+    collection only the page's own, short-lived objects.
+    """
+    model = attn_core.load_model()
+    gc.freeze()
+    return model
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -166,6 +176,12 @@ def chart_spec(builder: str, *args, **kwargs) -> dict:
     """
     digest = hashlib.blake2b(pickle.dumps((builder, args, kwargs)), digest_size=16).hexdigest()
     return _cached_spec(digest, builder, args, kwargs)
+
+
+# Altair checks every object against the Vega-Lite schema as it is made, which costs
+# about a fifth of each chart's build on every slider move. The builders' output is
+# validated in tests/test_charts.py instead.
+alt.utils.schemapi.disable_debug_mode()
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

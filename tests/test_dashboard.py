@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import gc
+import io
 import json
 import re
 
@@ -9,9 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import streamlit as st
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import attn_core
+from attn_core import charts
 
 LEARNABLE = "learnable"
 TIMEOUT = 180
@@ -304,9 +309,12 @@ def test_real_head_mode_shows_the_models_own_attention(app):
     scores = next(s for s in chart_specs(app) if _value_title(s) == "w′_ij")
     got = np.array([r["value"] for r in _rows(scores)]).reshape(6, 6)
     np.testing.assert_allclose(got, res.scores, rtol=1e-9)
+    # X, 384 wide, is one image: one pixel per cell, coloured from the hidden states
     x_chart = next(s for s in chart_specs(app) if _value_title(s) == "x")
-    got = np.array([r["value"] for r in _rows(x_chart)]).reshape(head.hidden.shape)
-    np.testing.assert_allclose(got, head.hidden, rtol=1e-9)
+    url = next(r["url"] for rows in x_chart["datasets"].values() for r in rows if "url" in r)
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    domain = charts.symmetric_domain(head.hidden, 0.99)
+    np.testing.assert_array_equal(pixels, charts.colours(head.hidden, "diverging", domain))
     check = next(c.value for c in app.caption if "Largest difference" in c.value)
     assert float(check.rsplit(": ", 1)[1].rstrip(".")) < 1e-5
     titles = [s.get("title") for s in chart_specs(app)]
@@ -444,6 +452,37 @@ def test_changing_a_control_does_not_re_embed(monkeypatch):
     assert len(calls) == after_first
     at.text_area(key="text").set_value("a new text").run()
     assert len(calls) == after_first + 1
+
+
+def test_the_default_page_never_runs_the_transformer(monkeypatch):
+    """Static vectors are table rows: only a head target or the trained-head mode runs it."""
+    st.cache_data.clear()
+    heads: list[tuple] = []
+    real = attn_core.model_head
+
+    def counting(text, **kwargs):
+        heads.append((text, kwargs["layer"], kwargs["head"]))
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(attn_core, "model_head", counting)
+    at = AppTest.from_file("../dashboard.py", default_timeout=TIMEOUT).run()
+    at.slider(key="temperature").set_value(0.5).run()
+    at.radio(key="mode").set_value(LEARNABLE).run()
+    assert_clean(at)
+    assert heads == []
+    at.button_group(key="objective").set_value("imitate").run()
+    assert_clean(at)
+    assert heads == [("hi how are you", 0, 0)]
+
+
+def test_reruns_do_not_walk_the_models_objects_when_collecting_garbage():
+    """Streamlit collects garbage after every rerun; what the model loaded is frozen out."""
+    at = AppTest.from_file("../dashboard.py", default_timeout=TIMEOUT).run()
+    assert_clean(at)
+    frozen = gc.get_freeze_count()
+    assert frozen > 100_000  # torch, transformers and the model's modules
+    at.slider(key="temperature").set_value(0.5).run()
+    assert gc.get_freeze_count() == frozen  # frozen once, not again on every rerun
 
 
 def test_user_text_is_never_markdown(app):
