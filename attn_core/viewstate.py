@@ -96,14 +96,19 @@ def _integer(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _temperature(raw: str) -> float:
-    low, high, step = TEMPERATURE
+def _finite_number(raw: str) -> float:
     try:
         number = float(raw)
     except ValueError:
         raise ValueError("must be a number") from None
     if not math.isfinite(number):
         raise ValueError("must be a finite number")
+    return number
+
+
+def _temperature(raw: str) -> float:
+    low, high, step = TEMPERATURE
+    number = _finite_number(raw)
     snapped = round(round(min(max(number, low), high) / step) * step, 2)
     if not low <= number <= high:
         raise Clamped(snapped, f"must be in {low}..{high}")
@@ -122,12 +127,7 @@ def _among(choices: tuple) -> Callable[[str], object]:
     """A number that must be one of ``choices``; others snap to the nearest."""
 
     def parse(raw: str) -> object:
-        try:
-            number = float(raw)
-        except ValueError:
-            raise ValueError("must be a number") from None
-        if not math.isfinite(number):
-            raise ValueError("must be a finite number")
+        number = _finite_number(raw)
         nearest = min(choices, key=lambda c: (abs(c - number), c))
         if not math.isclose(nearest, number):
             raise Clamped(nearest, f"must be one of {', '.join(map(str, choices))}")
