@@ -36,7 +36,7 @@ MODE_NAMES = {
     "learnable": "Learnable projections (random)",
     "real": "A trained head of the model",
 }
-OBJECTIVE_NAMES = {"imitate": "Imitate the head", "previous": "Previous token"}
+OBJECTIVE_NAMES = {"previous": "Previous token", "imitate": "Imitate the head"}
 QKV_NAMES = {"q": "Q = X W_q", "k": "K = X W_k", "v": "V = X W_v"}
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "raw": "Two raw features"}
 KIND_NAMES = {"static": "Static (context-free)", "contextual": "Contextual (final layer)"}
