@@ -114,6 +114,9 @@ PRESENTATION_CHARTS = {
     "legend": {"labelFontSize": 15, "titleFontSize": 16},
     "title": {"fontSize": 20},
 }
+SMALL_CHART, PRESENTATION_GROWTH = 300, 1.4
+"""On a projector, charts drawn at a fixed size under SMALL_CHART pixels (the token x token
+squares side by side) grow, so their larger labels still fit one per cell."""
 
 
 # ---------------------------------------------------------------- data (cached) ----------
@@ -163,6 +166,9 @@ def draw(where, name: str, spec: dict, **kwargs):
             key: {**config.get(key, {}), **fonts} for key, fonts in PRESENTATION_CHARTS.items()
         }
         spec = {**spec, "config": {**config, **larger}}
+        if isinstance(spec.get("width"), int) and spec["width"] < SMALL_CHART:
+            spec["width"] = round(spec["width"] * PRESENTATION_GROWTH)
+            spec["height"] = round(spec["height"] * PRESENTATION_GROWTH)
     EXPORTABLE[name] = spec
     return where.vega_lite_chart(spec=spec, **kwargs)
 

@@ -648,6 +648,20 @@ def test_settings_survive_while_their_controls_are_off_screen(app):
     assert len(app.header) == 9 and app.slider(key="temperature").value == 3.0
 
 
+def test_on_a_projector_small_charts_grow_and_their_type_is_larger():
+    def comparison(at: AppTest) -> dict:
+        return next(s for s in chart_specs(at) if s.get("title") == "W, parameter-free")
+
+    at = open_link({"step": "8"})
+    small = comparison(at)
+    at = open_link({"present": "1", "step": "8"})
+    assert_clean(at)
+    large = comparison(at)
+    assert large["width"] == round(small["width"] * 1.4) > small["width"]
+    assert large["height"] == round(small["height"] * 1.4)
+    assert large["config"]["axis"]["labelFontSize"] == 16
+
+
 def test_a_link_can_open_a_presentation_on_any_step():
     at = open_link({"present": "1", "step": "6", "text": "the river bank"})
     assert_clean(at)
