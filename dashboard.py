@@ -180,8 +180,12 @@ def chart_spec(builder: str, *args, **kwargs) -> dict:
     when the temperature moves) is not rebuilt. One digest of the pickled arguments is
     much cheaper than Streamlit hashing a 256-label list item by item.
     """
-    digest = hashlib.blake2b(pickle.dumps((builder, args, kwargs)), digest_size=16).hexdigest()
-    return _cached_spec(digest, builder, args, kwargs)
+    return _cached_spec(digest(builder, args, kwargs), builder, args, kwargs)
+
+
+def digest(*values) -> str:
+    """A short fingerprint of arrays, numbers and strings: a chart's or a training run's inputs."""
+    return hashlib.blake2b(pickle.dumps(values), digest_size=16).hexdigest()
 
 
 # Altair checks every object against the Vega-Lite schema as it is made, which costs
@@ -911,11 +915,6 @@ def target_chart(target: np.ndarray, labels: list[str], size: int = 250) -> dict
         height=size,
         legend="bottom",
     )
-
-
-def digest(*arrays) -> str:
-    """A short fingerprint of arrays and numbers, to recognise a training run's inputs."""
-    return hashlib.blake2b(pickle.dumps(arrays), digest_size=16).hexdigest()
 
 
 def show_exports(settings: dict, emb: attn_core.Embedding, res, labels: list[str]) -> None:
