@@ -1,5 +1,9 @@
 """Arrays + labels -> Altair charts. Builders return charts; they never render.
 
+Each builder makes its chart from two halves: a structure (marks, encodings, scales) whose
+layers read named data sets, and those data sets. ``spec`` reuses the structure while only
+the numbers change, which is what most slider moves do.
+
 Small matrices become one rectangle per cell (hover shows exact values, a click can pick a
 row). Large ones (a 256-token text makes 65 536 cells) become one raster image inside the
 same axes, so the browser draws one mark instead of tens of thousands. Both use the same
@@ -13,8 +17,11 @@ are rebuilt on every slider move.
 from __future__ import annotations
 
 import base64
+import functools
 import io
+import json
 from collections import Counter
+from collections.abc import Callable
 
 import altair as alt
 import numpy as np
@@ -92,6 +99,58 @@ def symmetric_domain(matrix: np.ndarray, quantile: float = 1.0) -> tuple[float, 
     return (-m, m) if m > 0 else (-1.0, 1.0)
 
 
+Frames = dict[str, pd.DataFrame]
+"""A chart's data sets by name; its layers refer to them by name only."""
+
+
+def builder(parts: Callable[..., tuple[Callable[..., alt.TopLevelMixin], tuple, Frames]]):
+    """Make a chart builder from a function that returns a chart in two halves.
+
+    ``parts(*args, **kwargs)`` returns ``(draw, layout, frames)``: ``draw(*layout)`` makes
+    the chart's structure (marks, encodings, scales, titles) with every layer reading a
+    named data set, and ``frames`` holds those data sets. A slider move usually changes
+    the numbers but not the layout, so ``spec`` builds each layout's structure once and
+    only makes new frames after that; the builder itself returns the whole Altair chart.
+    """
+
+    @functools.wraps(parts)
+    def build(*args, **kwargs) -> alt.TopLevelMixin:
+        draw, layout, frames = parts(*args, **kwargs)
+        chart = draw(*layout)
+        chart.datasets = {name: frame.to_dict("records") for name, frame in frames.items()}
+        return chart
+
+    build.parts = parts
+    return build
+
+
+def spec(build: Callable, *args, **kwargs) -> dict:
+    """``build(*args, **kwargs).to_dict()``, quickly: what the page draws on every rerun.
+
+    The structure comes from a cache of one per layout; the data sets are the DataFrames
+    themselves (Streamlit sends them as Arrow; ``json_ready`` makes them records again).
+    """
+    draw, layout, frames = build.parts(*args, **kwargs)
+    return {**json.loads(_structure(draw, layout)), "datasets": dict(frames)}
+
+
+@functools.lru_cache(maxsize=512)
+def _structure(draw: Callable[..., alt.TopLevelMixin], layout: tuple) -> str:
+    # Kept as JSON: each call gets its own copy of the nested dicts, which Streamlit edits.
+    # Not validated here: the tests validate every builder's whole output.
+    return json.dumps(draw(*layout).to_dict(validate=False))
+
+
+def json_ready(spec: dict) -> dict:
+    """A spec from ``spec`` with its data sets as lists of records, as Vega-Lite files hold."""
+    datasets = {
+        name: rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+        for name, rows in spec.get("datasets", {}).items()
+    }
+    return {**spec, "datasets": datasets}
+
+
+@builder
 def heatmap(
     matrix: np.ndarray,
     row_labels: list[str],
@@ -106,7 +165,7 @@ def heatmap(
     select: str | None = None,
     height: int | None = None,
     legend: str = "right",
-) -> alt.LayerChart:
+):
     """A matrix as a heatmap: rows top to bottom, columns left to right.
 
     Parameters
@@ -145,24 +204,41 @@ def heatmap(
         domain = (0.0, 1.0)
     elif domain is None:
         domain = symmetric_domain(matrix, 1.0 if col_labels is not None else 0.99)
+    domain = (float(domain[0]), float(domain[1]))
+    square = col_labels is not None  # token x token: square cells, drawn at its own size
     if height is None:  # token x token cells get room for their rotated column labels
-        square = col_labels is not None
         height = int(np.clip((40 if square else 28) * rows, 140, 520 if square else 640))
+    size = (title, height, square, legend)
     if is_raster(matrix.shape):
-        chart = _raster_heatmap(matrix, row_labels, palette, domain, x_title, value_title)
-    else:
-        chart = _vector_heatmap(
-            matrix, row_labels, col_labels, palette, domain, x_title, y_title, value_title, select
-        )
-    chart = chart.configure_legend(orient=legend)
-    if col_labels is not None:  # token x token: square cells, drawn at its own size
-        return chart.properties(title=title, height=height, width=height, autosize=PAD)
-    return chart.properties(title=title, height=height, autosize=FIT_WIDTH)
+        frames = {
+            "image": pd.DataFrame(
+                {
+                    "x": [0],
+                    "x2": [cols],
+                    "y": [0],
+                    "y2": [rows],
+                    "url": [_png_data_url(matrix, palette, domain)],
+                }
+            ),
+            "ends": pd.DataFrame({"value": list(domain)}),
+        }
+        if rows <= LABELLED_ROWS:
+            frames["names"] = pd.DataFrame({"y": np.arange(rows) + 0.5, "label": row_labels})
+        layout = (rows, cols, palette, domain, x_title, value_title, rows <= LABELLED_ROWS)
+        return _raster_heatmap, (*layout, *size), frames
+    cells = _cells(matrix, row_labels, col_labels, palette, domain)
+    fmt = None
+    if rows * cols <= VALUE_CELLS:  # few enough cells to print each value
+        fmt = ".2f" if palette == "weights" or np.abs(matrix).max() < 10 else ".1f"
+    layout = (
+        *(tuple(row_labels), None if col_labels is None else tuple(col_labels), cols),
+        *(palette, domain, x_title, y_title, value_title, select, fmt),
+    )
+    return _vector_heatmap, (*layout, *size), {"cells": cells}
 
 
-def _vector_heatmap(
-    matrix, row_labels, col_labels, palette, domain, x_title, y_title, value_title, select
-) -> alt.LayerChart:
+def _cells(matrix, row_labels, col_labels, palette, domain) -> pd.DataFrame:
+    """One row per cell: its row and column, value, and the ink its printed value gets."""
     rows, cols = matrix.shape
     numbered = col_labels is None
     frame = pd.DataFrame(
@@ -179,16 +255,39 @@ def _vector_heatmap(
     frame["ink"] = np.where(dark, INKS[0], INKS[1])
     if numbered:  # feature dimensions: a continuous axis 0..C that stretches to any width
         frame["col_end"] = frame["col"] + 1
+    return frame
+
+
+def _sized(chart: alt.LayerChart, title, height, square, legend) -> alt.LayerChart:
+    chart = chart.configure_legend(orient=legend)
+    if square:
+        return chart.properties(title=title, height=height, width=height, autosize=PAD)
+    return chart.properties(title=title, height=height, autosize=FIT_WIDTH)
+
+
+def _vector_heatmap(
+    row_labels,
+    col_labels,
+    cols,
+    palette,
+    domain,
+    x_title,
+    y_title,
+    value_title,
+    select,
+    fmt,
+    *size,
+) -> alt.LayerChart:
+    if col_labels is None:  # feature dimensions: a continuous axis 0..C
         x = alt.X("col:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title)
         x_extra = {"x2": alt.X2("col_end")}
     else:
-        x = alt.X("col:N", sort=col_labels, title=x_title, axis=alt.Axis(labelAngle=-45))
+        x = alt.X("col:N", sort=list(col_labels), title=x_title, axis=alt.Axis(labelAngle=-45))
         x_extra = {}
     y_axis = alt.Axis(labelLimit=160, labelOverlap=False)
-    # The layers share one data set, given once to the layer: Altair then has none to
-    # gather from its parts, the slowest step in building a layered chart.
+    # The layers share one data set, given once to the layer.
     base = alt.Chart().encode(
-        x=x, y=alt.Y("row:N", sort=row_labels, title=y_title, axis=y_axis), **x_extra
+        x=x, y=alt.Y("row:N", sort=list(row_labels), title=y_title, axis=y_axis), **x_extra
     )
     rect = base.mark_rect().encode(
         color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title),
@@ -202,8 +301,7 @@ def _vector_heatmap(
         pick = alt.selection_point(name=select, fields=["row"], on="click", clear="dblclick")
         rect = rect.add_params(pick)
     layers = [rect]
-    if rows * cols <= VALUE_CELLS:
-        fmt = ".2f" if palette == "weights" or np.abs(matrix).max() < 10 else ".1f"
+    if fmt:
         layers.append(
             base.mark_text(fontSize=13).encode(
                 text=alt.Text("value:Q", format=fmt),
@@ -211,15 +309,14 @@ def _vector_heatmap(
                 color=alt.Color("ink:N", scale=alt.Scale(domain=INKS, range=INKS), legend=None),
             )
         )
-    return alt.layer(*layers, data=frame)
+    return _sized(alt.layer(*layers, data=alt.Data(name="cells")), *size)
 
 
-def _raster_heatmap(matrix, row_labels, palette, domain, x_title, value_title) -> alt.LayerChart:
-    rows, cols = matrix.shape
-    url = _png_data_url(matrix, palette, domain)
-    frame = pd.DataFrame({"x": [0], "x2": [cols], "y": [0], "y2": [rows], "url": [url]})
+def _raster_heatmap(
+    rows, cols, palette, domain, x_title, value_title, labelled, *size
+) -> alt.LayerChart:
     image = (
-        alt.Chart(frame)
+        alt.Chart(alt.Data(name="image"))
         .mark_image(aspect=False, smooth=False)  # sharp cells: one pixel per cell, unblurred
         .encode(
             x=alt.X("x:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title),
@@ -229,21 +326,20 @@ def _raster_heatmap(matrix, row_labels, palette, domain, x_title, value_title) -
             url=alt.Url("url:N"),
         )
     )
-    # An invisible mark carries the colour scale, so the image gets a legend like the others.
+    # An invisible mark at the two ends of the colour scale gives the image its legend.
     legend = (
-        alt.Chart(pd.DataFrame({"value": list(domain)}))
+        alt.Chart(alt.Data(name="ends"))
         .mark_point(opacity=0)
         .encode(color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title))
     )
     layers = [image, legend]
-    if rows <= LABELLED_ROWS:
-        names = pd.DataFrame({"y": np.arange(rows) + 0.5, "label": row_labels})
+    if labelled:
         layers.append(
-            alt.Chart(names)
+            alt.Chart(alt.Data(name="names"))
             .mark_text(align="right", baseline="middle", dx=-4, fontSize=11, color=LABEL_INK)
             .encode(x=alt.XDatum(0), y=alt.Y("y:Q"), text=alt.Text("label:N"))
         )
-    return alt.layer(*layers)
+    return _sized(alt.layer(*layers), *size)
 
 
 def colours(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> np.ndarray:
@@ -266,6 +362,7 @@ def _png_data_url(matrix: np.ndarray, palette: str, domain: tuple[float, float])
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+@builder
 def bars(
     values: np.ndarray,
     labels: list[str],
@@ -276,12 +373,23 @@ def bars(
     colour: str = "#4292c6",
     fmt: str = ".2f",
     height: int | None = None,
-) -> alt.LayerChart:
-    """One horizontal bar per label, in the given order, with the value printed."""
-    values = np.asarray(values, dtype=np.float64)
-    frame = pd.DataFrame({"label": labels, "value": values})
+):
+    """One horizontal bar per label, in the given order, with the value printed.
+
+    Returns
+    -------
+    alt.LayerChart
+    """
+    frame = pd.DataFrame({"label": labels, "value": np.asarray(values, dtype=np.float64)})
+    height = height or int(np.clip(22 * len(labels), 80, 640))
+    domain = None if domain is None else (float(domain[0]), float(domain[1]))
+    layout = (tuple(labels), title, value_title, domain, colour, fmt, height)
+    return _bars, layout, {"bars": frame}
+
+
+def _bars(labels, title, value_title, domain, colour, fmt, height) -> alt.LayerChart:
     scale = alt.Scale(domain=list(domain)) if domain else alt.Undefined
-    base = alt.Chart().encode(  # one data set, given to the layer (see _vector_heatmap)
+    base = alt.Chart().encode(
         y=alt.Y("label:N", sort=list(labels), title=None, axis=alt.Axis(labelLimit=160)),
         x=alt.X("value:Q", title=value_title, scale=scale),
         tooltip=[alt.Tooltip("label:N", title="token"), alt.Tooltip("value:Q", format=".4f")],
@@ -293,33 +401,44 @@ def bars(
                 text=alt.Text("value:Q", format=fmt)
             )
         )
-    height = height or int(np.clip(22 * len(labels), 80, 640))
-    return alt.layer(*layers, data=frame).properties(title=title, height=height, autosize=FIT_WIDTH)
+    chart = alt.layer(*layers, data=alt.Data(name="bars"))
+    return chart.properties(title=title, height=height, autosize=FIT_WIDTH)
 
 
-def loss_curve(
-    losses: np.ndarray, *, at: int | None = None, title: str = "", height: int = 240
-) -> alt.LayerChart:
-    """The loss after each training step, with a rule at step ``at``."""
+@builder
+def loss_curve(losses: np.ndarray, *, at: int | None = None, title: str = "", height: int = 240):
+    """The loss after each training step, with a rule at step ``at``.
+
+    Returns
+    -------
+    alt.LayerChart
+    """
     losses = np.asarray(losses, dtype=np.float64)
-    frame = pd.DataFrame({"step": np.arange(len(losses)), "loss": losses})
+    frames = {"curve": pd.DataFrame({"step": np.arange(len(losses)), "loss": losses})}
+    if at is not None:
+        if not 0 <= at < len(losses):
+            raise ValueError(f"at must be a step in 0..{len(losses) - 1}, got {at}")
+        frames["here"] = pd.DataFrame({"step": [at], "loss": [losses[at]]})
+    return _loss_curve, (len(losses), at is not None, title, height), frames
+
+
+def _loss_curve(steps, marked, title, height) -> alt.LayerChart:
     line = (
-        alt.Chart(frame)
+        alt.Chart(alt.Data(name="curve"))
         .mark_line(color="#2171b5", strokeWidth=2.5)
         .encode(
-            x=alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, len(losses) - 1])),
+            x=alt.X("step:Q", title="training step", scale=alt.Scale(domain=[0, steps - 1])),
             y=alt.Y("loss:Q", title="loss (mean KL, nats)", scale=alt.Scale(zero=True)),
             tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".4f")],
         )
     )
     layers = [line]
-    if at is not None:
-        if not 0 <= at < len(losses):
-            raise ValueError(f"at must be a step in 0..{len(losses) - 1}, got {at}")
-        here = pd.DataFrame({"step": [at], "loss": [losses[at]]})
-        marker = alt.Chart(here).encode(x=alt.X("step:Q"), y=alt.Y("loss:Q"))
+    if marked:
+        marker = alt.Chart(alt.Data(name="here")).encode(x=alt.X("step:Q"), y=alt.Y("loss:Q"))
         layers += [
-            alt.Chart(here).mark_rule(color=LABEL_INK, strokeDash=[4, 3]).encode(x="step:Q"),
+            alt.Chart(alt.Data(name="here"))
+            .mark_rule(color=LABEL_INK, strokeDash=[4, 3])
+            .encode(x=alt.X("step:Q")),
             marker.mark_point(color="#08306b", filled=True, size=90),
             marker.mark_text(align="left", dx=8, dy=-10, fontSize=13, color="#08306b").encode(
                 text=alt.Text("loss:Q", format=".3f")
@@ -328,6 +447,7 @@ def loss_curve(
     return alt.layer(*layers).properties(title=title, height=height, autosize=FIT_WIDTH)
 
 
+@builder
 def geometry(
     plane: Plane,
     labels: list[str],
@@ -338,11 +458,17 @@ def geometry(
     size: int = 520,
     show_labels: bool | None = None,
     label_stage: str = "before",
-) -> alt.LayerChart:
+):
     """Before and after points in one plane, an arrow from each ``before[i]`` to ``after[i]``.
 
-    Both axes get the same span, so directions and distances are not distorted. Labels go
-    on the ``label_stage`` points ("before" or "after"), by default when up to 40 tokens.
+    Both axes get the same span, so directions and distances are not distorted: two
+    invisible corner points, a square around every point, set the scales' extent (as data,
+    so a move of the points changes the data and not the chart). Labels go on the
+    ``label_stage`` points ("before" or "after"), by default when up to 40 tokens.
+
+    Returns
+    -------
+    alt.LayerChart
     """
     t = len(labels)
     bx, by = plane.before[:, 0], plane.before[:, 1]
@@ -350,10 +476,6 @@ def geometry(
     everything = np.concatenate([plane.before, plane.after])
     centre = (everything.max(axis=0) + everything.min(axis=0)) / 2
     half = max(float((everything.max(axis=0) - everything.min(axis=0)).max()) / 2 * 1.15, 1e-9)
-    x_scale = alt.Scale(domain=[centre[0] - half, centre[0] + half], nice=False, zero=False)
-    y_scale = alt.Scale(domain=[centre[1] - half, centre[1] + half], nice=False, zero=False)
-    x_title, y_title = plane.axis_titles
-
     points = pd.DataFrame(
         {
             "token": list(labels) * 2,
@@ -362,39 +484,48 @@ def geometry(
             "stage": [before_name] * t + [after_name] * t,
         }
     )
-    moves = pd.DataFrame(
-        {
-            "token": labels,
-            "x": bx,
-            "y": by,
-            "x2": ax,
-            "y2": ay,
-            # Vega's angle is clockwise from "up"; axes share one span, so data angle = screen.
-            "angle": np.degrees(np.arctan2(ax - bx, ay - by)),
-        }
+    frames = {
+        "corners": pd.DataFrame(
+            {"x": centre[0] + np.array([-half, half]), "y": centre[1] + np.array([-half, half])}
+        ),
+        "moves": pd.DataFrame(
+            {
+                "token": labels,
+                "x": bx,
+                "y": by,
+                "x2": ax,
+                "y2": ay,
+                # Vega's angle is clockwise from "up"; axes share one span: data angle = screen.
+                "angle": np.degrees(np.arctan2(ax - bx, ay - by)),
+            }
+        ),
+        "points": points,
+    }
+    show = show_labels if show_labels is not None else t <= 40
+    labelled = (after_name if label_stage == "after" else before_name) if show else None
+    layout = (before_name, after_name, *plane.axis_titles, title, size, labelled)
+    return _geometry, layout, frames
+
+
+def _geometry(before_name, after_name, x_title, y_title, title, size, labelled) -> alt.LayerChart:
+    # The scales take their extent from the data: the corners hold every point inside.
+    x_scale, y_scale = alt.Scale(nice=False, zero=False), alt.Scale(nice=False, zero=False)
+    xs, ys = alt.X("x:Q", scale=x_scale, title=x_title), alt.Y("y:Q", scale=y_scale, title=y_title)
+    corners = alt.Chart(alt.Data(name="corners")).mark_point(opacity=0).encode(x=xs, y=ys)
+    moves = alt.Chart(alt.Data(name="moves"))
+    arrows = moves.mark_rule(color="#999999", strokeWidth=1.2).encode(
+        x=xs, y=ys, x2=alt.X2("x2"), y2=alt.Y2("y2")
+    )
+    heads = moves.mark_point(shape="triangle-up", size=60, filled=True, color="#999999").encode(
+        x=alt.X("x2:Q", scale=x_scale), y=alt.Y("y2:Q", scale=y_scale), angle=alt.Angle("angle:Q")
     )
     stage_colour = alt.Color(
         "stage:N",
         scale=alt.Scale(domain=[before_name, after_name], range=[BEFORE_COLOUR, AFTER_COLOUR]),
         legend=alt.Legend(title=None, orient="top"),
     )
-    xs, ys = alt.X("x:Q", scale=x_scale, title=x_title), alt.Y("y:Q", scale=y_scale, title=y_title)
-    arrows = (
-        alt.Chart(moves)
-        .mark_rule(color="#999999", strokeWidth=1.2)
-        .encode(x=xs, y=ys, x2=alt.X2("x2"), y2=alt.Y2("y2"))
-    )
-    heads = (
-        alt.Chart(moves)
-        .mark_point(shape="triangle-up", size=60, filled=True, color="#999999")
-        .encode(
-            x=alt.X("x2:Q", scale=x_scale),
-            y=alt.Y("y2:Q", scale=y_scale),
-            angle=alt.Angle("angle:Q"),
-        )
-    )
     dots = (
-        alt.Chart(points)
+        alt.Chart(alt.Data(name="points"))
         .mark_circle(size=90, opacity=0.9)
         .encode(
             x=xs,
@@ -408,41 +539,12 @@ def geometry(
             ],
         )
     )
-    layers = [arrows, heads, dots]
-    labelled = after_name if label_stage == "after" else before_name
-    if show_labels if show_labels is not None else t <= 40:
+    layers = [corners, arrows, heads, dots]
+    if labelled:  # the names, beside the points of one stage
         layers.append(
-            alt.Chart(points[points["stage"] == labelled])
+            alt.Chart(alt.Data(name="points"))
+            .transform_filter(alt.FieldEqualPredicate(field="stage", equal=labelled))
             .mark_text(align="left", dx=7, dy=-7, fontSize=13, color=LABEL_INK)
             .encode(x=xs, y=ys, text=alt.Text("token:N"))
         )
     return alt.layer(*layers).properties(title=title, width=size, height=size, autosize=PAD)
-
-
-def with_stable_data_names(spec: dict) -> dict:
-    """Rename a spec's data sets by position (``rows_0``, ``rows_1``…) instead of by content.
-
-    Altair names each data set after a hash of its rows, so new numbers make a new spec
-    even when nothing else changed. With stable names the rest of the spec stays identical
-    from one slider move to the next, and a renderer can swap the data of the chart it
-    already has instead of building a new one. (Not ``data_0``: Vega-Lite gives its own
-    internal data sets those names.)
-    """
-    names = {old: f"rows_{k}" for k, old in enumerate(spec.get("datasets", {}))}
-
-    def rename(node):
-        if isinstance(node, dict):
-            return {
-                key: names.get(value, value)
-                if key == "name" and isinstance(value, str)
-                else rename(value)
-                for key, value in node.items()
-                if key != "datasets"
-            }
-        if isinstance(node, list):
-            return [rename(item) for item in node]
-        return node
-
-    renamed = rename(spec)
-    renamed["datasets"] = {names[old]: rows for old, rows in spec.get("datasets", {}).items()}
-    return renamed

@@ -21,23 +21,28 @@ def data_rows(spec: dict) -> list[dict]:
 
 
 @pytest.mark.parametrize("rows", [1, 6, 60, 256])
-def test_every_builder_gives_schema_valid_vega_lite(rng, rows):
+def test_every_builder_gives_schema_valid_vega_lite_and_the_fast_spec_equals_it(rng, rows):
     x = rng.normal(size=(rows, 384))
     res = self_attention(x)
     labels = charts.token_labels([f"t{i % 7}" for i in range(rows)])
-    built = [
-        charts.heatmap(x, labels, palette="diverging", x_title="dimension"),
-        charts.heatmap(res.scores, labels, labels, x_title="key", y_title="query"),
-        charts.heatmap(res.weights, labels, labels, palette="weights", select="pick"),
-        charts.bars(np.linalg.norm(x, axis=1), labels, domain=(0.0, 30.0)),
-        charts.geometry(to_plane(x, res.output), labels),
-        charts.loss_curve(np.linspace(2.0, 0.1, rows + 1), at=rows // 2),
+    calls = [
+        (charts.heatmap, (x, labels), {"palette": "diverging", "x_title": "dimension"}),
+        (charts.heatmap, (x[:, :8], labels), {"domain": (-1.0, 1.0), "legend": "bottom"}),
+        (charts.heatmap, (res.scores, labels, labels), {"x_title": "key", "y_title": "query"}),
+        (charts.heatmap, (res.weights, labels, labels), {"palette": "weights", "select": "pick"}),
+        (charts.bars, (np.linalg.norm(x, axis=1), labels), {"domain": (0.0, 30.0)}),
+        (charts.geometry, (to_plane(x, res.output), labels), {"title": "moves"}),
+        (charts.loss_curve, (np.linspace(2.0, 0.1, rows + 1),), {"at": rows // 2}),
+        (charts.loss_curve, (np.linspace(2.0, 0.1, rows + 1),), {}),
     ]
-    for chart in built:
-        spec = chart.to_dict(validate=True)  # raises on anything the schema rejects
+    for build, args, kwargs in calls:
+        spec = build(*args, **kwargs).to_dict(validate=True)  # raises on what the schema rejects
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+        # the page's fast path: the same spec, down to every number in every data set
+        fast = charts.spec(build, *args, **kwargs)
+        assert json.loads(json.dumps(charts.json_ready(fast))) == json.loads(json.dumps(spec))
         # what the page sends: compiled and drawn by the real Vega-Lite, not just schema-checked
-        svg = vl_convert.vegalite_to_svg(json.dumps(charts.with_stable_data_names(spec)))
+        svg = vl_convert.vegalite_to_svg(json.dumps(spec))
         assert svg.startswith("<svg") and "<path" in svg
 
 
@@ -119,9 +124,13 @@ def test_geometry_arrows_point_from_before_to_after():
     assert moves["up"]["angle"] == pytest.approx(0.0)
     assert moves["right"]["angle"] == pytest.approx(90.0)
     assert moves["down-left"]["angle"] == pytest.approx(-135.0)
-    x_dom = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
-    y_dom = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
-    assert x_dom[1] - x_dom[0] == pytest.approx(y_dom[1] - y_dom[0])  # one span: no distortion
+    # the scales span the invisible corners, a square around every point: no distortion
+    corners = spec["datasets"]["corners"]
+    (x0, x1), (y0, y1) = [sorted(c[axis] for c in corners) for axis in ("x", "y")]
+    assert x1 - x0 == pytest.approx(y1 - y0) and x1 - x0 > 2
+    points = spec["datasets"]["points"]
+    assert all(x0 < p["x"] < x1 and y0 < p["y"] < y1 for p in points)
+    assert "domain" not in spec["layer"][0]["encoding"]["x"]["scale"]
 
 
 def test_geometry_labels_the_chosen_stage():
@@ -130,8 +139,9 @@ def test_geometry_labels_the_chosen_stage():
         spec = charts.geometry(plane, ["a", "b", "c"], label_stage=stage).to_dict()
         text_layer = spec["layer"][-1]
         assert text_layer["mark"]["type"] == "text"
-        rows = spec["datasets"][text_layer["data"]["name"]]
-        assert {r["stage"] for r in rows} == {name}
+        assert text_layer["transform"] == [{"filter": {"field": "stage", "equal": name}}]
+        names = [r for r in spec["datasets"]["points"] if r["stage"] == name]
+        assert [r["token"] for r in names] == ["a", "b", "c"]
 
 
 def test_heatmap_rejects_mismatched_labels(rng):
@@ -139,25 +149,28 @@ def test_heatmap_rejects_mismatched_labels(rng):
         charts.heatmap(rng.random((3, 3)), ["a", "b"], ["a", "b", "c"])
 
 
-def test_stable_data_names_keep_the_spec_identical_when_only_numbers_change(rng):
+def test_spec_keeps_the_structure_when_only_numbers_change(rng):
     labels = charts.token_labels(["a", "b", "a", "c"])
-    first = charts.heatmap(rng.random((4, 4)), labels, labels, palette="weights").to_dict()
-    second = charts.heatmap(rng.random((4, 4)), labels, labels, palette="weights").to_dict()
-    a, b = charts.with_stable_data_names(first), charts.with_stable_data_names(second)
-    assert first["datasets"].keys() != second["datasets"].keys()  # Altair hashes the rows
-    assert {k: v for k, v in a.items() if k != "datasets"} == {
-        k: v for k, v in b.items() if k != "datasets"
-    }
-    assert list(a["datasets"]) == ["rows_0"]
-    assert a["datasets"]["rows_0"] == next(iter(first["datasets"].values()))
-    # every reference now points at a data set that exists
+    first, second = rng.random((4, 4)), rng.random((4, 4))
+    a = charts.spec(charts.heatmap, first, labels, labels, palette="weights")
+    b = charts.spec(charts.heatmap, second, labels, labels, palette="weights")
+    a_data, b_data = a.pop("datasets"), b.pop("datasets")
+    assert a == b  # a renderer can swap the data of the chart it already has
+    assert a is not b and a["layer"] is not b["layer"]  # each caller gets its own dicts
+    np.testing.assert_array_equal(a_data["cells"]["value"], first.ravel())
+    np.testing.assert_array_equal(b_data["cells"]["value"], second.ravel())
+    # every reference points at a data set that exists
     refs = [layer.get("data", {}).get("name") for layer in a["layer"]] + [a["data"]["name"]]
-    assert {r for r in refs if r} <= set(a["datasets"])
+    assert {r for r in refs if r} <= set(a_data)
+    # a new layout (other labels) is a new structure
+    other = charts.spec(charts.heatmap, first, list("wxyz"), list("wxyz"), palette="weights")
+    other.pop("datasets")
+    assert other != a
 
 
 def test_loss_curve_carries_every_step_and_marks_the_chosen_one():
     losses = np.array([1.5, 0.9, 0.4, 0.2])
-    spec = charts.with_stable_data_names(charts.loss_curve(losses, at=2).to_dict())
+    spec = charts.loss_curve(losses, at=2).to_dict()
     rows = data_rows(spec)
     curve = [r for r in rows if set(r) == {"step", "loss"}]
     assert [r["loss"] for r in curve[:4]] == losses.tolist()

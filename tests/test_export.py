@@ -18,11 +18,10 @@ from attn_core import charts, export
 def test_chart_png_and_svg_are_valid_files(rng):
     labels = charts.token_labels(["[CLS]", "hi", "how", "[SEP]"])
     res = attn_core.self_attention(rng.normal(size=(4, 8)))
-    for chart in (
-        charts.heatmap(res.weights, labels, labels, palette="weights"),  # fixed size
-        charts.heatmap(res.x, labels),  # stretches on the page: gets a file width
+    for spec in (
+        charts.heatmap(res.weights, labels, labels, palette="weights").to_dict(),  # fixed size
+        charts.spec(charts.heatmap, res.x, labels),  # stretches (gets a file width); DataFrames
     ):
-        spec = charts.with_stable_data_names(chart.to_dict())
         png = Image.open(io.BytesIO(export.chart_png(spec, scale=2)))
         png.load()
         assert png.format == "PNG" and png.width >= 300 and png.height >= 150
