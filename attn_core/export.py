@@ -13,7 +13,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from attn_core import charts
 from attn_core.attention import AttentionResult
 from attn_core.embeddings import Embedding, Head, Model, embed, model_head
 from attn_core.projections import Projections
@@ -47,8 +46,10 @@ def chart_svg(spec: Mapping) -> str:
 
 
 def _sized(spec: Mapping) -> dict:
+    from attn_core.charts import json_ready  # Altair stays out of ``import attn_core``
+
     # On the page a stretching chart takes the column's width; a file needs a number.
-    return {"width": FILE_WIDTH, **charts.json_ready(dict(spec))}
+    return {"width": FILE_WIDTH, **json_ready(dict(spec))}
 
 
 def matrix_csv(matrix: np.ndarray, row_labels: list[str], col_labels: list[str] | None) -> str:
