@@ -101,6 +101,8 @@ IN_A_HEAD = {
 }
 """Explanations that change when the page shows a trained head."""
 
+READING = ("text", "x")
+"""Sections drawn by the whole page; the ones after them follow the attention settings."""
 STEP_KEYS = list(SECTIONS)[: viewstate.STEPS]
 """Presentation mode walks through sections 1-8, one at a time."""
 PRESENTATION_CSS = """<style>
@@ -170,7 +172,15 @@ def draw(where, name: str, spec: dict, **kwargs):
             spec["width"] = round(spec["width"] * PRESENTATION_GROWTH)
             spec["height"] = round(spec["height"] * PRESENTATION_GROWTH)
     EXPORTABLE[name] = spec
-    return where.vega_lite_chart(spec=spec, **kwargs)
+    if kwargs.get("on_select", "ignore") == "ignore":
+        # One paint per redraw, where SVG rewrites an element per mark, label and tick (a
+        # slider move rewrote some 5,000 of them). A chart that takes clicks stays SVG:
+        # each cell is then an element with its own label, for screen readers and tests.
+        spec = {**spec, "usermeta": {"embedOptions": {"renderer": "canvas"}}}
+    # A canvas has no text of its own: screen readers get the chart's name and title.
+    title = spec.get("title")
+    alt = f"{name}: {title}" if title and title != name else name
+    return where.vega_lite_chart(spec=spec, alt=alt, **kwargs)
 
 
 def chart_spec(builder: str, *args, **kwargs) -> dict:
@@ -394,8 +404,8 @@ def show_step_bar(step: int) -> None:
     )
 
 
-def show_controls(boxes: dict, real: bool) -> None:
-    """Each section's controls, in whichever of those sections are on screen."""
+def show_reading_controls(boxes: dict, real: bool) -> None:
+    """The controls of sections 1-2 (text, vectors), in whichever of them are on screen."""
     if "text" in boxes:
         with boxes["text"]:
             st.pills(
@@ -411,6 +421,10 @@ def show_controls(boxes: dict, real: bool) -> None:
     if "x" in boxes and not real:
         with boxes["x"]:
             pick_one("Vectors", KIND_NAMES, key="kind")
+
+
+def show_attention_controls(boxes: dict) -> None:
+    """The controls of sections 4 and 8 (softmax, projections), where they are on screen."""
     if "weights" in boxes:
         with boxes["weights"]:
             a, b, c = st.columns(3)
@@ -1007,8 +1021,8 @@ def main() -> None:
     # In presentation mode only the current step is drawn, controls included.
     shown = [STEP_KEYS[step - 1]] if present else list(SECTIONS)
     real = st.session_state["mode"] == "real"
-    boxes = {key: section(key, large=present, real=real) for key in shown}
-    show_controls(boxes, real)
+    boxes = {key: section(key, large=present, real=real) for key in shown if key in READING}
+    show_reading_controls(boxes, real)
 
     settings = current_view()
     messages = boxes.get("text", st.container())
@@ -1026,6 +1040,33 @@ def main() -> None:
 
     labels = charts.token_labels(emb.tokens)
     st.session_state["labels"] = labels
+    if "text" in boxes:
+        with boxes["text"]:
+            show_tokens(emb)
+    if "x" in boxes:
+        with boxes["x"]:
+            show_matrix_with_norms(x, labels, name="x", x_title=f"dimension ({x.shape[1]})")
+    show_attention([key for key in shown if key not in READING], emb, x, head, labels)
+    sync_url()
+
+
+@st.fragment
+def show_attention(
+    shown: list[str],
+    emb: attn_core.Embedding,
+    x: np.ndarray,
+    head: attn_core.Head | None,
+    labels: list[str],
+) -> None:
+    """Sections 3-9: scores, weights, output and all that follows from them.
+
+    A fragment: their controls (temperature, mask, projections) rerun these sections
+    alone, and the text, its tokens and X above stay as they are on the page.
+    """
+    real = st.session_state["mode"] == "real"
+    boxes = {key: section(key, large=st.session_state["present"], real=real) for key in shown}
+    show_attention_controls(boxes)
+    settings = current_view()
     res_free = viewstate.attention_for(x, settings, projected=False)
     if head is None:
         res_proj = viewstate.attention_for(x, settings, projected=True)
@@ -1035,12 +1076,6 @@ def main() -> None:
         proj_name = f"layer {head.layer}, head {head.head}"
     res = res_free if settings["mode"] == "free" else res_proj
 
-    if "text" in boxes:
-        with boxes["text"]:
-            show_tokens(emb)
-    if "x" in boxes:
-        with boxes["x"]:
-            show_matrix_with_norms(x, labels, name="x", x_title=f"dimension ({x.shape[1]})")
     if "scores" in boxes:
         with boxes["scores"]:
             show_scores(res, labels)

@@ -126,6 +126,12 @@ def press_clicker(page: Page, key: str, then: str) -> None:
     expect(target).to_be_visible()
 
 
+def chart_titled(page: Page, title: str):
+    """The chart with this title, found by its accessible name (canvas charts hold no text)."""
+    chart = '[data-testid="stVegaLiteChart"]'
+    return page.locator(f'{chart}[aria-label="{title}"], {chart}[aria-label$=": {title}"]')
+
+
 def full_page_screenshot(page: Page, path: Path) -> None:
     """Streamlit scrolls inside its own container: grow the viewport to the content first."""
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
@@ -170,6 +176,33 @@ def test_clicking_a_row_of_w_focuses_that_token(page: Page):
     focus = page.get_by_role("combobox", name="Token focus")
     expect(focus).to_have_value("how", timeout=30_000)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_temperature_reruns_only_the_attention_sections(browser, server):
+    """A softmax control reruns sections 3-9 (a fragment): the text and X are not resent."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    frames: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(bytes(f))))
+    page.goto(server)
+    page.wait_for_selector(IDLE, timeout=180_000)
+    assert any(b"Type any text and watch" in f for f in frames)  # a full run sends the top
+    frames.clear()
+    slider = page.get_by_role("slider", name="Temperature τ")
+    slider.focus()
+    slider.press("ArrowRight")
+    expect(slider).to_have_attribute("aria-valuetext", "1.05")
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE)
+    assert any(b"Output Y = W X" in f for f in frames)  # sections after the softmax: redrawn
+    assert not any(b"Type any text and watch" in f or b"Keep [CLS] and [SEP]" in f for f in frames)
+    # every chart but the clickable W paints into one canvas instead of thousands of SVG nodes
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    svg = page.locator('[data-testid="stVegaLiteChart"] svg.marks')
+    assert svg.count() == 1 and charts.count() - page.locator("canvas.marks").count() == 1
+    expect(svg.locator("g.mark-rect.role-mark path")).to_have_count(36)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    context.close()
 
 
 def test_hostile_text_stays_inert(page: Page):
@@ -287,16 +320,16 @@ def test_a_trained_head_and_training_in_the_browser(browser, server, tmp_path):
     page.goto(f"{server}/?mode=real&layer=3&head=5")
     page.wait_for_selector(IDLE, timeout=180_000)
     expect(page.get_by_text("Layer 3, head 5: W recomputed")).to_be_visible()
-    expect(page.get_by_text("W, layer 3, head 5", exact=True)).to_be_attached()
-    train = page.get_by_role("button", name=re.compile("Train"))
+    expect(chart_titled(page, "W, layer 3, head 5")).to_be_attached()
+    train = page.get_by_role("button", name=re.compile(r"Train$"))
     train.scroll_into_view_if_needed()
     train.click()
-    expect(page.get_by_text("W after step 300", exact=True)).to_be_attached(timeout=60_000)
+    expect(chart_titled(page, "W after step 300")).to_be_attached(timeout=60_000)
     page.wait_for_selector(IDLE)
     expect(page.get_by_text(re.compile(r"Learning to imitate layer 3, head 5"))).to_be_visible()
     # the step slider: Home goes back to the random start
     page.get_by_role("slider", name="Show W after step").press("Home")
-    expect(page.get_by_text("W after step 0", exact=True)).to_be_attached(timeout=30_000)
+    expect(chart_titled(page, "W after step 0")).to_be_attached(timeout=30_000)
     page.wait_for_selector(IDLE)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     full_page_screenshot(page, OUTPUT / "trained-head.png")
