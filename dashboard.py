@@ -124,18 +124,38 @@ squares side by side) grow, so their larger labels still fit one per cell."""
 # ---------------------------------------------------------------- data (cached) ----------
 
 
-@st.cache_resource(show_spinner=f"Loading {MODEL_NAME} (first start only)…")
+@st.cache_resource(show_spinner=f"Opening {MODEL_NAME}…")
 def get_model() -> attn_core.Model:
-    """The bundled model, loaded once per server and shared by every session.
+    """The bundled model's tokenizer and word embeddings, opened once per server and shared
+    by every session: all the default page needs (static vectors are rows of that table).
 
-    Streamlit runs a full garbage collection after every rerun. With torch and transformers
-    loaded, that walks half a million long-lived objects (about 250 ms on two cores, on
-    every slider move). Freezing what exists once the model is in memory leaves each
-    collection only the page's own, short-lived objects.
+    Streamlit runs a full garbage collection after every rerun, which walks every
+    long-lived object in the process; what exists once the libraries are loaded is frozen
+    out of it, here and again when the network loads (``get_network``).
     """
     model = attn_core.load_model()
     gc.freeze()
     return model
+
+
+@st.cache_resource(show_spinner=f"Loading the {MODEL_NAME} network (once per server)…")
+def get_network() -> attn_core.Model:
+    """The model with its network in memory: contextual vectors and trained heads.
+
+    Loading it imports torch and transformers (a few seconds, and most of the server's
+    memory), so the page does it only when one of those is first asked for. With them in
+    memory a garbage collection walked half a million objects, about 250 ms on every
+    slider move, until they were frozen.
+    """
+    model = get_model().load_network()
+    gc.freeze()
+    return model
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_after_torch() -> None:
+    """After the first training run: torch, imported for its autograd, is frozen too."""
+    gc.freeze()
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -147,7 +167,7 @@ def get_embedding(
         return attn_core.embed(
             text,
             kind=kind,
-            model=get_model(),
+            model=get_network() if kind == "contextual" else get_model(),
             special_tokens=special_tokens,
             merge_subwords=merge_subwords,
         )
@@ -213,7 +233,7 @@ def _cached_spec(digest: str, builder: str, _args: tuple, _kwargs: dict) -> dict
 @st.cache_data(max_entries=64, show_spinner=False)
 def get_head(text: str, layer: int, head: int) -> attn_core.Head:
     """One trained head on one text (the text has already been read by ``get_embedding``)."""
-    return attn_core.model_head(text, layer=layer, head=head, model=get_model())
+    return attn_core.model_head(text, layer=layer, head=head, model=get_network())
 
 
 def model_inputs(
@@ -844,6 +864,7 @@ def show_training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str]) ->
         # Only the latest run is kept: at d_k 384 its snapshots take about 100 MB.
         st.session_state["training"] = (key, run)
         bar.empty()
+        freeze_after_torch()
     what = "look at the previous token"
     if objective == "imitate":
         what = f"imitate layer {settings['layer']}, head {settings['head']}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,35 +23,61 @@ KINDS = ("static", "contextual")
 
 _load_lock = threading.Lock()
 _loaded: dict[str | None, Model] = {}
+_network_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Model:
-    """A loaded sentence-transformers model and the lock that serialises its use.
+    """A pretrained model: its tokenizer and word-embedding table now, its network on first use.
 
-    A fast tokenizer shared by several threads raises "Already borrowed" when two of them
-    call it at once, so every tokenizer call and forward pass holds ``lock``.
+    Static vectors need only the tokenizer and the table, which load in a fraction of a
+    second without torch. Contextual vectors and heads need the sentence-transformers
+    network (importing torch and transformers, a few seconds), which ``sentence_transformer``
+    loads the first time it is asked for, once.
+
+    The tokenizer is a ``tokenizers.Tokenizer`` with no padding or truncation. Shared by
+    several threads it can raise "Already borrowed", so every tokenizer call and forward pass
+    holds ``lock``.
     """
 
     name: str
-    sentence_transformer: Any
-    lock: threading.Lock
+    source: str
+    tokenizer: Any
+    table: np.ndarray
+    """``(vocab, d)`` float32: the input word-embedding rows, one per vocabulary id."""
+    cls_id: int
+    sep_id: int
     max_tokens: int
+    lock: threading.Lock
+    _network: list = field(default_factory=list, repr=False, compare=False)
 
     @property
-    def tokenizer(self) -> Any:
-        """The model's own Hugging Face tokenizer."""
-        return self.sentence_transformer.tokenizer
+    def sentence_transformer(self) -> Any:
+        """The whole sentence-transformers model, loaded on first use (thread-safe)."""
+        with _network_lock:
+            if not self._network:
+                self._network.append(_load_network(self.source))
+            return self._network[0]
 
     @property
     def transformer(self) -> Any:
         """The underlying Hugging Face transformer (a ``BertModel`` for MiniLM)."""
         return self.sentence_transformer[0].auto_model
 
+    def load_network(self) -> Model:
+        """Load the network now (if it is not in memory yet) and return this model."""
+        _ = self.sentence_transformer
+        return self
+
+    @property
+    def network_loaded(self) -> bool:
+        """Whether the network is in memory (static vectors never need it)."""
+        return bool(self._network)
+
     @property
     def width(self) -> int:
         """Width ``d`` of the token vectors."""
-        return int(self.transformer.config.hidden_size)
+        return int(self.table.shape[1])
 
 
 @dataclass(frozen=True)
@@ -111,10 +137,12 @@ def bundled_model_path() -> Path:
 
 
 def load_model(name_or_path: str | None = None) -> Model:
-    """Load a sentence-transformers model on the CPU, once per process and name.
+    """Open a sentence-transformers model on the CPU, once per process and name.
 
-    Thread-safe: a caller that asks while another thread is loading the same model waits
-    for that load instead of starting a second one.
+    The bundled model opens in a fraction of a second: its tokenizer and word-embedding
+    table come straight from its files, and its network (torch) loads when contextual
+    vectors or a head first need it. Thread-safe: a caller that asks while another thread
+    is loading the same model waits for that load instead of starting a second one.
 
     Parameters
     ----------
@@ -141,22 +169,87 @@ def _load(name_or_path: str | None) -> Model:
         source, name = str(bundled_model_path()), BUNDLED_MODEL
     else:
         source = name = name_or_path
+    parts = _load_parts(name, Path(source))
+    if parts is not None:
+        return parts
+    # Anything else (a hub id, other file layouts): through the network, read in full now.
+    network = _load_network(source)
+    hf = network.tokenizer
+    tokenizer = _plain(hf.backend_tokenizer.to_str())
+    table = network[0].auto_model.get_input_embeddings().weight.detach().numpy().copy()
+    return Model(
+        name=name,
+        source=source,
+        tokenizer=tokenizer,
+        table=table,
+        cls_id=int(hf.cls_token_id),
+        sep_id=int(hf.sep_token_id),
+        max_tokens=int(network.max_seq_length),
+        lock=threading.Lock(),
+        _network=[network],
+    )
+
+
+TABLE_KEY = "embeddings.word_embeddings.weight"
+"""Where a BERT-style model's files keep the input word-embedding table."""
+
+
+def _load_parts(name: str, folder: Path) -> Model | None:
+    """Tokenizer and word embeddings straight from a model folder's files, without torch.
+
+    For a sentence-transformers folder of a BERT-style model (the bundled one); ``None``
+    for anything else, which then loads through the network.
+    """
+    import json
+
+    files = [
+        folder / f for f in ("tokenizer.json", "model.safetensors", "sentence_bert_config.json")
+    ]
+    if not all(f.is_file() for f in files):
+        return None
+    from safetensors import safe_open
+
+    tokenizer = _plain(files[0].read_text())
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    with safe_open(str(files[1]), framework="numpy") as weights:
+        stored = weights.keys()  # a safetensors file, not a dict: no ``in`` of its own
+        if cls_id is None or sep_id is None or TABLE_KEY not in stored:
+            return None
+        table = weights.get_tensor(TABLE_KEY)  # (vocab, d)
+    return Model(
+        name=name,
+        source=str(folder),
+        tokenizer=tokenizer,
+        table=table,
+        cls_id=cls_id,
+        sep_id=sep_id,
+        max_tokens=int(json.loads(files[2].read_text())["max_seq_length"]),
+        lock=threading.Lock(),
+    )
+
+
+def _plain(tokenizer_json: str) -> Any:
+    """A ``tokenizers.Tokenizer`` from its JSON, with padding and truncation off."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_str(tokenizer_json)
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def _load_network(source: str) -> Any:
     from sentence_transformers import SentenceTransformer
 
-    st_model = SentenceTransformer(
+    network = SentenceTransformer(
         source,
         device="cpu",
         trust_remote_code=False,
         # eager attention is the implementation that can report its weights
         model_kwargs={"attn_implementation": "eager"},
     )
-    st_model.eval()
-    return Model(
-        name=name,
-        sentence_transformer=st_model,
-        lock=threading.Lock(),
-        max_tokens=int(st_model.max_seq_length),
-    )
+    network.eval()
+    return network
 
 
 def embed(
@@ -197,23 +290,21 @@ def embed(
     if not isinstance(model, Model):
         model = load_model(model)
 
-    import torch
+    if kind == "static":  # rows of the table: no network, no torch
+        with model.lock:
+            ids, offsets, n_dropped = _encode(model, text)
+        vectors = model.table[ids].astype(np.float64)  # (T, d)
+    else:
+        import torch
 
-    tokenizer = model.tokenizer
-    with model.lock, torch.inference_mode():
-        ids, offsets, n_dropped = _encode(model, text)
-        ids_tensor = torch.tensor([ids])  # (1, T)
-        if kind == "static":
-            table = model.transformer.get_input_embeddings().weight  # (vocab, d)
-            vectors = table[ids_tensor[0]]  # (T, d)
-        else:
-            out = model.transformer(
-                input_ids=ids_tensor, attention_mask=torch.ones_like(ids_tensor)
-            )
-            vectors = out.last_hidden_state[0]  # (T, d)
-        vectors = vectors.detach().to(torch.float64).numpy().copy()  # (T, d)
+        transformer = model.transformer  # loaded on first use, before taking the lock
+        with model.lock, torch.inference_mode():
+            ids, offsets, n_dropped = _encode(model, text)
+            ids_tensor = torch.tensor([ids])  # (1, T)
+            out = transformer(input_ids=ids_tensor, attention_mask=torch.ones_like(ids_tensor))
+            vectors = out.last_hidden_state[0].to(torch.float64).numpy().copy()  # (T, d)
 
-    tokens = tokenizer.convert_ids_to_tokens(ids)
+    tokens = [model.tokenizer.id_to_token(i) for i in ids]
     special = [False] * len(ids)
     special[0] = special[-1] = True
     rows = [[i] for i in range(len(ids))]
@@ -248,21 +339,14 @@ def _encode(model: Model, text: str) -> tuple[list[int], list[tuple[int, int]], 
 
     The caller holds ``model.lock``: the fast tokenizer is not safe across threads.
     """
-    tokenizer = model.tokenizer
-    enc = tokenizer(
-        text,
-        add_special_tokens=False,
-        return_offsets_mapping=True,
-        truncation=False,
-        verbose=False,
-    )
-    piece_ids = list(enc["input_ids"])
+    enc = model.tokenizer.encode(text, add_special_tokens=False)
+    piece_ids = list(enc.ids)
     if not piece_ids:
         raise ValueError("text has no tokens the model can read (only control characters?)")
     budget = model.max_tokens - 2  # room for [CLS] and [SEP]
     kept, n_dropped = piece_ids[:budget], max(0, len(piece_ids) - budget)
-    ids = [tokenizer.cls_token_id, *kept, tokenizer.sep_token_id]
-    offsets = [(0, 0), *(tuple(o) for o in enc["offset_mapping"][: len(kept)]), (0, 0)]
+    ids = [model.cls_id, *kept, model.sep_id]
+    offsets = [(0, 0), *(tuple(o) for o in enc.offsets[: len(kept)]), (0, 0)]
     return ids, offsets, n_dropped
 
 
@@ -314,7 +398,8 @@ def model_head(text: str, *, layer: int, head: int, model: Model | str | None = 
     _require_text(text)
     if not isinstance(model, Model):
         model = load_model(model)
-    config = model.transformer.config
+    transformer = model.transformer  # loaded on first use, before taking the lock
+    config = transformer.config
     n_layers, n_heads = int(config.num_hidden_layers), int(config.num_attention_heads)
     for name, value, count in (("layer", layer, n_layers), ("head", head, n_heads)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
@@ -327,13 +412,13 @@ def model_head(text: str, *, layer: int, head: int, model: Model | str | None = 
     with model.lock, torch.inference_mode():
         ids, _, n_dropped = _encode(model, text)
         ids_tensor = torch.tensor([ids])  # (1, T)
-        out = model.transformer(
+        out = transformer(
             input_ids=ids_tensor,
             attention_mask=torch.ones_like(ids_tensor),
             output_attentions=True,
             output_hidden_states=True,
         )
-        attention = model.transformer.encoder.layer[layer].attention.self
+        attention = transformer.encoder.layer[layer].attention.self
 
         def part(linear) -> tuple[np.ndarray, np.ndarray]:
             weight = linear.weight[rows].T.to(torch.float64).numpy().copy()  # (d, d_head)
@@ -356,7 +441,7 @@ def model_head(text: str, *, layer: int, head: int, model: Model | str | None = 
         b_v=b_v,
     )
     return Head(
-        tokens=model.tokenizer.convert_ids_to_tokens(ids),
+        tokens=[model.tokenizer.id_to_token(i) for i in ids],
         layer=layer,
         head=head,
         hidden=hidden,

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +21,63 @@ def test_static_vectors_are_the_embedding_table_rows(model):
     assert emb.special == [True, False, False, False, False, True]
     table = model.transformer.embeddings.word_embeddings.weight.detach().numpy()
     ids = [i for (i,) in emb.token_ids]
-    assert ids == model.tokenizer("hi how are you")["input_ids"]
-    np.testing.assert_allclose(emb.vectors, table[ids], rtol=1e-7)
+    assert ids == model.sentence_transformer.tokenizer("hi how are you")["input_ids"]
+    np.testing.assert_array_equal(emb.vectors, table[ids])
     assert emb.vectors.shape == (6, 384) and emb.kind == "static"
     assert emb.model_name == "all-MiniLM-L6-v2" and emb.max_tokens == 256
+
+
+TEXTS = [
+    "hi how are you",
+    "Embeddings of the bank: naïve café, 東京 and 🙂!",
+    "  spaces,\ttabs\nand NEWLINES; CamelCase don't co-operate 3.14 ",
+    "attention " * 300,  # truncated
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_files_read_without_torch_match_the_loaded_network(model, text):
+    """Tokens, ids, spans, the length limit and the table, against the model's own stack."""
+    emb = embed(text, model=model)
+    hf = model.sentence_transformer.tokenizer  # the network's Hugging Face tokenizer
+    reference = hf(text, truncation=True, max_length=model.sentence_transformer.max_seq_length)
+    assert [i for (i,) in emb.token_ids] == reference["input_ids"]
+    assert emb.tokens == hf.convert_ids_to_tokens(reference["input_ids"])
+    spans = hf(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    assert emb.offsets[1:-1] == [tuple(o) for o in spans[: len(emb.tokens) - 2]]
+    assert model.max_tokens == model.sentence_transformer.max_seq_length == 256
+    table = model.transformer.get_input_embeddings().weight.detach().numpy()
+    np.testing.assert_array_equal(model.table, table)
+
+
+def test_static_vectors_never_load_the_network():
+    code = textwrap.dedent(
+        """
+        import sys
+        import attn_core
+        model = attn_core.load_model()
+        emb = attn_core.embed("hi how are you", model=model, merge_subwords=True)
+        heavy = [m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules]
+        print(emb.vectors.shape, model.network_loaded, heavy)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "(6, 384) False []"
+
+
+def test_a_folder_without_tokenizer_json_loads_through_the_network(model, tmp_path):
+    """Other layouts take the long way; the numbers are the same."""
+    from attn_core import load_model
+
+    for item in Path(model.source).iterdir():
+        if item.name != "tokenizer.json":
+            (tmp_path / item.name).symlink_to(item)
+    other = load_model(str(tmp_path))
+    assert other.network_loaded and other is not model
+    for text in TEXTS:
+        a, b = embed(text, model=other), embed(text, model=model)
+        assert a.tokens == b.tokens and a.offsets == b.offsets and a.n_dropped == b.n_dropped
+        np.testing.assert_array_equal(a.vectors, b.vectors)
 
 
 def test_contextual_vectors_are_the_model_token_embeddings(model):
