@@ -6,6 +6,7 @@ torch, transformers and sentence-transformers are imported inside functions only
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -44,7 +45,8 @@ class Model:
     source: str
     tokenizer: Any
     table: np.ndarray
-    """``(vocab, d)`` float32: the input word-embedding rows, one per vocabulary id."""
+    """``(vocab, d)`` float32: the input word-embedding rows, one per vocabulary id (for the
+    bundled model, mapped from its file: only the rows a text uses are read)."""
     cls_id: int
     sep_id: int
     max_tokens: int
@@ -200,22 +202,16 @@ def _load_parts(name: str, folder: Path) -> Model | None:
     For a sentence-transformers folder of a BERT-style model (the bundled one); ``None``
     for anything else, which then loads through the network.
     """
-    import json
-
     files = [
         folder / f for f in ("tokenizer.json", "model.safetensors", "sentence_bert_config.json")
     ]
     if not all(f.is_file() for f in files):
         return None
-    from safetensors import safe_open
-
     tokenizer = _plain(files[0].read_text())
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    with safe_open(str(files[1]), framework="numpy") as weights:
-        stored = weights.keys()  # a safetensors file, not a dict: no ``in`` of its own
-        if cls_id is None or sep_id is None or TABLE_KEY not in stored:
-            return None
-        table = weights.get_tensor(TABLE_KEY)  # (vocab, d)
+    table = _mapped_tensor(files[1], TABLE_KEY)
+    if cls_id is None or sep_id is None or table is None:
+        return None
     return Model(
         name=name,
         source=str(folder),
@@ -226,6 +222,24 @@ def _load_parts(name: str, folder: Path) -> Model | None:
         max_tokens=int(json.loads(files[2].read_text())["max_seq_length"]),
         lock=threading.Lock(),
     )
+
+
+def _mapped_tensor(path: Path, key: str) -> np.ndarray | None:
+    """One float32 tensor of a ``.safetensors`` file, mapped from disk rather than read.
+
+    The format is an 8-byte little-endian header length, a JSON header giving each
+    tensor's dtype, shape and byte range, then the data. Mapped, the 47 MB table costs
+    memory only for the rows a text looks up.
+    """
+    with path.open("rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        entry = json.loads(f.read(size)).get(key)
+    if entry is None or entry["dtype"] != "F32":
+        return None
+    start, end = entry["data_offsets"]
+    shape = tuple(entry["shape"])
+    assert end - start == 4 * int(np.prod(shape)), (key, entry)
+    return np.memmap(path, dtype="<f4", mode="r", offset=8 + size + start, shape=shape)
 
 
 def _plain(tokenizer_json: str) -> Any:
