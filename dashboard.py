@@ -1067,7 +1067,8 @@ def main() -> None:
     if "x" in boxes:
         with boxes["x"]:
             show_matrix_with_norms(x, labels, name="x", x_title=f"dimension ({x.shape[1]})")
-    show_attention([key for key in shown if key not in READING], emb, x, head, labels)
+    above = dict(EXPORTABLE)  # the charts of sections 1-2, which a fragment rerun keeps
+    show_attention([key for key in shown if key not in READING], emb, x, head, labels, above)
     sync_url()
 
 
@@ -1078,12 +1079,16 @@ def show_attention(
     x: np.ndarray,
     head: attn_core.Head | None,
     labels: list[str],
+    above: dict[str, dict],
 ) -> None:
     """Sections 3-9: scores, weights, output and all that follows from them.
 
     A fragment: their controls (temperature, mask, projections) rerun these sections
-    alone, and the text, its tokens and X above stay as they are on the page.
+    alone, and the text, its tokens and X above stay as they are on the page. ``above``
+    holds the charts drawn up there, so the export list offers exactly what is on screen.
     """
+    EXPORTABLE.clear()
+    EXPORTABLE.update(above)
     real = st.session_state["mode"] == "real"
     boxes = {key: section(key, large=st.session_state["present"], real=real) for key in shown}
     show_attention_controls(boxes)

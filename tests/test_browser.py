@@ -201,6 +201,14 @@ def test_temperature_reruns_only_the_attention_sections(browser, server):
     svg = page.locator('[data-testid="stVegaLiteChart"] svg.marks')
     assert svg.count() == 1 and charts.count() - page.locator("canvas.marks").count() == 1
     expect(svg.locator("g.mark-rect.role-mark path")).to_have_count(36)
+    # the export list still offers every chart on screen, those above the fragment included
+    chart_list = page.get_by_role("combobox", name="Chart")
+    chart_list.scroll_into_view_if_needed()
+    chart_list.click()
+    names = page.get_by_role("option").all_inner_texts()
+    assert "X, token by dimension" in names and "W, normalised" in names
+    assert len(names) == charts.count()
+    page.keyboard.press("Escape")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     context.close()
 
