@@ -1,6 +1,6 @@
 """How fast the dashboard feels, next to the compute it cannot avoid.
 
-    python bench/run.py            # full run (about 6 minutes on 2 cores)
+    python bench/run.py            # full run (about 7 minutes on 2 cores)
     python bench/run.py --quick    # fewer repeats, 16 and 256 tokens only
 
 For texts of 16, 64, 128 and 256 word pieces it measures (medians of several runs):
