@@ -203,6 +203,30 @@ def test_shared_model_is_thread_safe(model):
     assert not errors, errors[0]
 
 
+def test_the_network_loads_once_when_threads_ask_together(model):
+    """Sessions that first need contextual vectors at the same moment share one load."""
+    from attn_core import load_model
+
+    fresh = load_model(model.source)  # the same files by path: a model of its own
+    assert fresh is not model and not fresh.network_loaded
+    texts = [f"the river bank, take {i}" for i in range(6)]
+    got: dict[str, np.ndarray] = {}
+    start = threading.Barrier(len(texts))
+
+    def work(t: str) -> None:
+        start.wait()
+        got[t] = embed(t, kind="contextual", model=fresh).vectors
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in texts]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(fresh._network) == 1  # one network, loaded once
+    for t in texts:
+        np.testing.assert_allclose(got[t], embed(t, kind="contextual", model=model).vectors)
+
+
 def test_bundled_model_loads_with_the_network_unavailable(tmp_path):
     script = textwrap.dedent(
         """
