@@ -285,17 +285,20 @@ def _vector_heatmap(
         x = alt.X("col:N", sort=list(col_labels), title=x_title, axis=alt.Axis(labelAngle=-45))
         x_extra = {}
     y_axis = alt.Axis(labelLimit=160, labelOverlap=False)
-    # The layers share one data set, given once to the layer.
+    # The layers share one data set, given once to the layer, and one tooltip: a printed
+    # value lies over its cell and catches the pointer first.
     base = alt.Chart().encode(
-        x=x, y=alt.Y("row:N", sort=list(row_labels), title=y_title, axis=y_axis), **x_extra
-    )
-    rect = base.mark_rect().encode(
-        color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title),
+        x=x,
+        y=alt.Y("row:N", sort=list(row_labels), title=y_title, axis=y_axis),
         tooltip=[
             alt.Tooltip("row:N", title=y_title or "row"),
             alt.Tooltip("col:N", title=x_title or "column"),
             alt.Tooltip("value:Q", title=value_title, format=".4f"),
         ],
+        **x_extra,
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title)
     )
     if select:
         pick = alt.selection_point(name=select, fields=["row"], on="click", clear="dblclick")

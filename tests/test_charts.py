@@ -67,6 +67,13 @@ def test_small_heatmap_carries_every_value_and_prints_them(rng):
     assert spec["width"] == spec["height"]  # token x token is square
 
 
+def test_a_printed_value_shows_its_cells_tooltip(rng):
+    """The number lies over its cell: hovering either tells the same three things."""
+    spec = charts.heatmap(rng.normal(size=(3, 3)), ["a", "b", "c"], ["a", "b", "c"]).to_dict()
+    tips = [[t["field"] for t in layer["encoding"]["tooltip"]] for layer in spec["layer"]]
+    assert tips == [["row", "col", "value"]] * 2  # the cell and its text; never the ink
+
+
 def test_values_are_not_printed_in_crowded_heatmaps(rng):
     labels = charts.token_labels([f"w{i}" for i in range(20)])
     spec = charts.heatmap(rng.random((20, 20)), labels, labels, palette="weights").to_dict()
