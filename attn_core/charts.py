@@ -320,7 +320,8 @@ def _raster_heatmap(
 ) -> alt.LayerChart:
     image = (
         alt.Chart(alt.Data(name="image"))
-        .mark_image(aspect=False, smooth=False)  # sharp cells: one pixel per cell, unblurred
+        # sharp cells: one pixel per cell, unblurred; no tooltip (it would show the image's URL)
+        .mark_image(aspect=False, smooth=False, tooltip=None)
         .encode(
             x=alt.X("x:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title),
             x2=alt.X2("x2"),
@@ -332,14 +333,16 @@ def _raster_heatmap(
     # An invisible mark at the two ends of the colour scale gives the image its legend.
     legend = (
         alt.Chart(alt.Data(name="ends"))
-        .mark_point(opacity=0)
+        .mark_point(opacity=0, tooltip=None)
         .encode(color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title))
     )
     layers = [image, legend]
     if labelled:
         layers.append(
             alt.Chart(alt.Data(name="names"))
-            .mark_text(align="right", baseline="middle", dx=-4, fontSize=11, color=LABEL_INK)
+            .mark_text(
+                align="right", baseline="middle", dx=-4, fontSize=11, color=LABEL_INK, tooltip=None
+            )
             .encode(x=alt.XDatum(0), y=alt.Y("y:Q"), text=alt.Text("label:N"))
         )
     return _sized(alt.layer(*layers), *size)
@@ -514,7 +517,8 @@ def _geometry(before_name, after_name, x_title, y_title, title, size, labelled) 
     # The scales take their extent from the data: the corners hold every point inside.
     x_scale, y_scale = alt.Scale(nice=False, zero=False), alt.Scale(nice=False, zero=False)
     xs, ys = alt.X("x:Q", scale=x_scale, title=x_title), alt.Y("y:Q", scale=y_scale, title=y_title)
-    corners = alt.Chart(alt.Data(name="corners")).mark_point(opacity=0).encode(x=xs, y=ys)
+    corners = alt.Chart(alt.Data(name="corners")).mark_point(opacity=0, tooltip=None)
+    corners = corners.encode(x=xs, y=ys)
     moves = alt.Chart(alt.Data(name="moves"))
     arrows = moves.mark_rule(color="#999999", strokeWidth=1.2).encode(
         x=xs, y=ys, x2=alt.X2("x2"), y2=alt.Y2("y2")

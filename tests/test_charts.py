@@ -95,6 +95,8 @@ def test_large_matrices_become_one_image_with_exact_colours(rng):
     np.testing.assert_array_equal(np.asarray(png), charts.colours(m, "diverging", domain))
     image_layer = spec["layer"][0]
     assert image_layer["mark"]["type"] == "image" and image_layer["mark"]["smooth"] is False
+    # no layer of an image shows a tooltip: it would be the image's URL, not a value
+    assert all(layer["mark"]["tooltip"] is None for layer in spec["layer"])
 
 
 def test_colours_hit_the_palette_stops():
@@ -138,6 +140,7 @@ def test_geometry_arrows_point_from_before_to_after():
     points = spec["datasets"]["points"]
     assert all(x0 < p["x"] < x1 and y0 < p["y"] < y1 for p in points)
     assert "domain" not in spec["layer"][0]["encoding"]["x"]["scale"]
+    assert spec["layer"][0]["mark"] == {"type": "point", "opacity": 0, "tooltip": None}
 
 
 def test_geometry_labels_the_chosen_stage():
