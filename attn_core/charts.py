@@ -285,31 +285,31 @@ def _vector_heatmap(
         x = alt.X("col:N", sort=list(col_labels), title=x_title, axis=alt.Axis(labelAngle=-45))
         x_extra = {}
     y_axis = alt.Axis(labelLimit=160, labelOverlap=False)
-    # The layers share one data set, given once to the layer, and one tooltip: a printed
-    # value lies over its cell and catches the pointer first.
+    # The layers share one data set, given once to the layer.
     base = alt.Chart().encode(
-        x=x,
-        y=alt.Y("row:N", sort=list(row_labels), title=y_title, axis=y_axis),
-        tooltip=[
-            alt.Tooltip("row:N", title=y_title or "row"),
-            alt.Tooltip("col:N", title=x_title or "column"),
-            alt.Tooltip("value:Q", title=value_title, format=".4f"),
-        ],
-        **x_extra,
+        x=x, y=alt.Y("row:N", sort=list(row_labels), title=y_title, axis=y_axis), **x_extra
     )
-    rect = base.mark_rect().encode(
-        color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title)
-    )
+    tips = [
+        alt.Tooltip("row:N", title=y_title or "row"),
+        alt.Tooltip("col:N", title=x_title or "column"),
+        alt.Tooltip("value:Q", title=value_title, format=".4f"),
+    ]
+    colour = alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title)
+    rect = base.mark_rect().encode(color=colour, tooltip=tips)
     if select:
         pick = alt.selection_point(name=select, fields=["row"], on="click", clear="dblclick")
         rect = rect.add_params(pick)
     layers = [rect]
     if fmt:
+        # A printed value lies over its cell. It shows the cell's tooltip itself, or, in a
+        # chart that takes clicks, has none, so the pointer passes through to the cell.
+        text = base.mark_text(fontSize=13, tooltip=None) if select else base.mark_text(fontSize=13)
         layers.append(
-            base.mark_text(fontSize=13).encode(
+            text.encode(
                 text=alt.Text("value:Q", format=fmt),
                 # An identity mapping; Vega-Lite 6 rejects the shorter "scale": null.
                 color=alt.Color("ink:N", scale=alt.Scale(domain=INKS, range=INKS), legend=None),
+                **({} if select else {"tooltip": tips}),
             )
         )
     return _sized(alt.layer(*layers, data=alt.Data(name="cells")), *size)

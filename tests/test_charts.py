@@ -67,11 +67,16 @@ def test_small_heatmap_carries_every_value_and_prints_them(rng):
     assert spec["width"] == spec["height"]  # token x token is square
 
 
-def test_a_printed_value_shows_its_cells_tooltip(rng):
-    """The number lies over its cell: hovering either tells the same three things."""
-    spec = charts.heatmap(rng.normal(size=(3, 3)), ["a", "b", "c"], ["a", "b", "c"]).to_dict()
-    tips = [[t["field"] for t in layer["encoding"]["tooltip"]] for layer in spec["layer"]]
-    assert tips == [["row", "col", "value"]] * 2  # the cell and its text; never the ink
+def test_a_printed_value_shows_its_cells_tooltip_or_lets_a_click_through(rng):
+    """The number lies over its cell: it tells the same three things, never the ink; in a
+    chart that takes clicks it has no tooltip, so hover and click reach the cell below."""
+    m, labels = rng.normal(size=(3, 3)), ["a", "b", "c"]
+    cell, text = charts.heatmap(m, labels, labels).to_dict()["layer"]
+    fields = [[t["field"] for t in layer["encoding"]["tooltip"]] for layer in (cell, text)]
+    assert fields == [["row", "col", "value"]] * 2
+    cell, text = charts.heatmap(m, labels, labels, select="pick").to_dict()["layer"]
+    assert [t["field"] for t in cell["encoding"]["tooltip"]] == ["row", "col", "value"]
+    assert text["mark"]["tooltip"] is None and "tooltip" not in text["encoding"]
 
 
 def test_values_are_not_printed_in_crowded_heatmaps(rng):
