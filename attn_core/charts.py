@@ -303,13 +303,15 @@ def _vector_heatmap(
     if fmt:
         # A printed value lies over its cell. It shows the cell's tooltip itself, or, in a
         # chart that takes clicks, has none, so the pointer passes through to the cell.
-        text = base.mark_text(fontSize=13, tooltip=None) if select else base.mark_text(fontSize=13)
+        if select:
+            text = base.mark_text(fontSize=13, tooltip=None)
+        else:
+            text = base.mark_text(fontSize=13).encode(tooltip=tips)
         layers.append(
             text.encode(
                 text=alt.Text("value:Q", format=fmt),
                 # An identity mapping; Vega-Lite 6 rejects the shorter "scale": null.
                 color=alt.Color("ink:N", scale=alt.Scale(domain=INKS, range=INKS), legend=None),
-                **({} if select else {"tooltip": tips}),
             )
         )
     return _sized(alt.layer(*layers, data=alt.Data(name="cells")), *size)
