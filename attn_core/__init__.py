@@ -11,19 +11,12 @@ torch, transformers or streamlit. Chart builders live in ``attn_core.charts``.
 """
 
 from attn_core.attention import AttentionResult, row_entropy, self_attention, softmax
-from attn_core.embeddings import (
-    BUNDLED_MODEL,
-    KINDS,
-    Embedding,
-    Head,
-    Model,
-    embed,
-    load_model,
-    model_head,
-)
+from attn_core.embeddings import KINDS, Embedding, Head, embed, model_head, shared_words
 from attn_core.export import load_projections, reproduce, snapshot
+from attn_core.model import BUNDLED_MODEL, Model, load_model
 from attn_core.projections import INITS, Projections, random_projections
-from attn_core.reduce import METHODS, Plane, spread_ratio, to_plane
+from attn_core.reduce import METHODS, Plane, cosine, row_norms, spread_ratio, to_plane
+from attn_core.settings import MODES, attention_for, defaults_for, start_projections
 from attn_core.training import (
     OBJECTIVES,
     Training,
@@ -37,6 +30,7 @@ __all__ = [
     "INITS",
     "KINDS",
     "METHODS",
+    "MODES",
     "OBJECTIVES",
     "AttentionResult",
     "Embedding",
@@ -45,6 +39,9 @@ __all__ = [
     "Plane",
     "Projections",
     "Training",
+    "attention_for",
+    "cosine",
+    "defaults_for",
     "embed",
     "load_model",
     "load_projections",
@@ -54,10 +51,13 @@ __all__ = [
     "random_projections",
     "reproduce",
     "row_entropy",
+    "row_norms",
     "self_attention",
+    "shared_words",
     "snapshot",
     "softmax",
     "spread_ratio",
+    "start_projections",
     "to_plane",
     "train_projections",
 ]

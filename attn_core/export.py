@@ -14,10 +14,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from attn_core.attention import AttentionResult
-from attn_core.embeddings import Embedding, Head, Model, embed, model_head
+from attn_core.embeddings import Embedding, Head, embed, model_head
+from attn_core.model import Model
 from attn_core.projections import Projections
+from attn_core.settings import DEFAULTS, attention_for, defaults_for
 from attn_core.training import Training
-from attn_core.viewstate import DEFAULTS, attention_for, defaults_for
 
 SNAPSHOT_FORMAT = "attn_core.snapshot/1"
 COMPUTE_SETTINGS = (

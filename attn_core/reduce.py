@@ -112,6 +112,20 @@ def mean_pairwise_distance(points: np.ndarray) -> float:
     return float(dist[np.triu_indices(t, k=1)].mean())
 
 
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two vectors: 1 for the same direction; ``nan`` if one is zero."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"a and b must be vectors of one length, got {a.shape} and {b.shape}")
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b / norm) if norm > 0 else float("nan")
+
+
+def row_norms(matrix: np.ndarray) -> np.ndarray:
+    """Euclidean length of each row: ``(T, d) -> (T,)``, the page's ‖x_i‖ bars."""
+    return np.linalg.norm(_finite_matrix(matrix, "matrix"), axis=1)  # (T,)
+
+
 def _pca(points: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     """First two principal components with a deterministic sign (largest loading > 0).
 

@@ -1,9 +1,11 @@
-"""Shared fixtures: seeds, small inputs and the real bundled model (loaded once)."""
+"""Shared fixtures: seeds, small inputs, the real bundled model (loaded once) and the page."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from pagetest import assert_clean, new_app
+from streamlit.testing.v1 import AppTest
 
 
 @pytest.fixture
@@ -23,3 +25,19 @@ def model():
     from attn_core import load_model
 
     return load_model()
+
+
+@pytest.fixture(scope="session")
+def hi(model):
+    """The page's default text, "hi how are you", as static vectors."""
+    from attn_core import embed
+
+    return embed("hi how are you", model=model)
+
+
+@pytest.fixture
+def app() -> AppTest:
+    """The page as a new visitor opens it (AppTest, the real model)."""
+    at = new_app().run()
+    assert_clean(at)
+    return at

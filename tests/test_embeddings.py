@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+import attn_core
 from attn_core import embed, model_head, self_attention
 
 
@@ -285,3 +286,30 @@ def test_the_first_layer_reads_the_embedding_layer_output(model):
 def test_model_head_validates_its_arguments(model, kwargs, message):
     with pytest.raises(ValueError, match=message):
         model_head("hi", model=model, **kwargs)
+
+
+def test_shared_words_are_the_words_both_texts_use_in_the_first_texts_order(model):
+    a = attn_core.embed("the cat and the dog", model=model)
+    b = attn_core.embed("a dog chased the cat", model=model)
+    assert attn_core.shared_words(a, b) == ["the", "cat", "dog"]
+    # [CLS] and [SEP] are in every text, so they are never words two texts share
+    assert attn_core.shared_words(a, attn_core.embed("zebra", model=model)) == []
+    merged = attn_core.embed("embeddings work", model=model, merge_subwords=True)
+    assert attn_core.shared_words(merged, attn_core.embed("embeddings", model=model)) == []
+    both = attn_core.embed("embeddings", model=model, merge_subwords=True)
+    assert attn_core.shared_words(merged, both) == ["embeddings"]
+
+
+def test_one_forward_pass_gives_every_layer_and_head(model):
+    ids, _, _ = model.encode("the river bank")
+    out = model.forward(ids, every_layer=True)
+    layers, heads = model.shape
+    t = len(ids)
+    assert out.hidden.shape == (layers + 1, t, model.width)
+    assert out.attentions.shape == (layers, heads, t, t)
+    np.testing.assert_allclose(out.attentions.sum(axis=-1), 1.0, atol=1e-5)
+    contextual = attn_core.embed("the river bank", kind="contextual", model=model).vectors
+    np.testing.assert_allclose(out.last, contextual, rtol=1e-12)
+    np.testing.assert_allclose(out.hidden[-1], contextual, atol=1e-6)
+    head = attn_core.model_head("the river bank", layer=2, head=7, model=model)
+    np.testing.assert_array_equal(head.weights, out.attentions[2, 7])

@@ -73,7 +73,7 @@ def test_npz_holds_every_matrix_and_the_tokens(rng):
     ],
 )
 def test_a_snapshot_reproduces_its_numbers(model, view):
-    settings = {**attn_core.viewstate.defaults_for(view.get("mode", "free")), **view}
+    settings = {**attn_core.defaults_for(view.get("mode", "free")), **view}
     emb = attn_core.embed(
         settings["text"],
         kind=settings["kind"],
@@ -81,7 +81,7 @@ def test_a_snapshot_reproduces_its_numbers(model, view):
         special_tokens=settings["special"],
         merge_subwords=settings["merge"],
     )
-    res = attn_core.viewstate.attention_for(emb.vectors, settings)
+    res = attn_core.attention_for(emb.vectors, settings)
     record = json.loads(json.dumps(attn_core.snapshot(view, emb, res)))  # through JSON text
     assert record["tokens"] == emb.tokens and record["settings"]["text"] == view["text"]
     emb2, res2 = attn_core.reproduce(json.dumps(record), model=model)
@@ -91,9 +91,9 @@ def test_a_snapshot_reproduces_its_numbers(model, view):
 
 
 def test_a_real_head_snapshot_reproduces_the_models_attention(model):
-    view = {**attn_core.viewstate.defaults_for("real"), "mode": "real", "layer": 3, "head": 7}
+    view = {**attn_core.defaults_for("real"), "mode": "real", "layer": 3, "head": 7}
     head = attn_core.model_head(view["text"], layer=3, head=7, model=model)
-    res = attn_core.viewstate.attention_for(head.hidden, view, head=head.projections)
+    res = attn_core.attention_for(head.hidden, view, head=head.projections)
     record = json.loads(json.dumps(attn_core.snapshot(view, head, res)))
     assert record["settings"]["layer"] == 3 and record["settings"]["head"] == 7
     again_head, again = attn_core.reproduce(record, model=model)
@@ -101,7 +101,7 @@ def test_a_real_head_snapshot_reproduces_the_models_attention(model):
     np.testing.assert_allclose(again.weights, head.weights, atol=1e-5)
     np.testing.assert_allclose(again.weights, np.array(record["results"]["W"]), rtol=1e-9)
     with pytest.raises(ValueError, match="head's projections"):
-        attn_core.viewstate.attention_for(head.hidden, view)
+        attn_core.attention_for(head.hidden, view)
 
 
 def test_reproduce_rejects_what_is_not_a_snapshot():

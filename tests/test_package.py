@@ -1,9 +1,37 @@
-"""Layering: the math imports fast and without torch, transformers or streamlit."""
+"""Layering: the math imports fast and without torch, transformers or streamlit; only the
+page package draws; only the model adapter reads a model with torch."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, in either form (``import a.b``, ``from a.b import c``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def imports(path: Path, package: str) -> bool:
+    return any(m == package or m.startswith(f"{package}.") for m in imported_modules(path))
+
+
+def test_imported_modules_sees_both_import_forms(tmp_path):
+    plain, named = tmp_path / "plain.py", tmp_path / "named.py"
+    plain.write_text("def f():\n    import streamlit.components.v1\n")
+    named.write_text("from streamlit import cache_data\n")
+    assert imports(plain, "streamlit") and imports(named, "streamlit")
+    assert not imports(named, "stream")
 
 
 def test_import_attn_core_leaves_heavy_modules_out():
@@ -17,21 +45,37 @@ def test_import_attn_core_leaves_heavy_modules_out():
     assert done.stdout.strip() == "[]"
 
 
-def test_engine_never_imports_streamlit():
-    from pathlib import Path
+def test_engine_never_imports_streamlit_or_the_page():
+    engine = list(ROOT.joinpath("attn_core").rglob("*.py"))
+    assert len(engine) > 10  # the charts package included
+    for path in engine:
+        assert not imports(path, "streamlit"), path
+        assert not imports(path, "app"), path
 
-    for path in Path(__file__).parents[1].joinpath("attn_core").glob("*.py"):
-        assert "import streamlit" not in path.read_text(), path
+
+def test_only_the_page_package_imports_streamlit():
+    """Besides dashboard.py, only app/ draws; its links module stays plain Python."""
+    for path in ROOT.rglob("*.py"):
+        where = path.relative_to(ROOT).parts
+        if where[0] in ("tests", "bench", "app") or path.name == "dashboard.py":
+            continue
+        assert not imports(path, "streamlit"), path
+    assert not imports(ROOT / "app" / "links.py", "streamlit")
 
 
 def test_only_the_adapters_import_torch():
     """The model adapter reads the model; training borrows torch's autograd. Nothing else."""
-    from pathlib import Path
+    for path in [*ROOT.joinpath("attn_core").rglob("*.py"), *ROOT.joinpath("app").rglob("*.py")]:
+        if path.name != "model.py":
+            for heavy in ("sentence_transformers", "transformers"):
+                assert not imports(path, heavy), path
+        if path.name not in ("model.py", "training.py") or path.parent.name != "attn_core":
+            assert not imports(path, "torch"), path
 
-    for path in Path(__file__).parents[1].joinpath("attn_core").glob("*.py"):
-        text = path.read_text()
-        if path.name != "embeddings.py":
-            assert "import sentence_transformers" not in text, path
-            assert "from transformers" not in text and "import transformers" not in text, path
-        if path.name not in ("embeddings.py", "training.py"):
-            assert "import torch" not in text, path
+
+def test_no_module_is_too_long_to_read():
+    """The page reads like a table of contents; no module grows past one idea's length."""
+    assert len(ROOT.joinpath("dashboard.py").read_text().splitlines()) <= 150
+    for folder in ("attn_core", "app"):
+        for path in ROOT.joinpath(folder).rglob("*.py"):
+            assert len(path.read_text().splitlines()) <= 350, path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import attn_core
 from attn_core import self_attention, spread_ratio, to_plane
 from attn_core.reduce import mean_pairwise_distance
 
@@ -107,3 +108,21 @@ def test_attention_pulls_points_together(x):
 def test_bad_arguments_raise(before, after, kwargs, message):
     with pytest.raises(ValueError, match=message):
         to_plane(before, after, **kwargs)
+
+
+def test_cosine_against_its_definition(rng):
+    a, b = rng.normal(size=9), rng.normal(size=9)
+    want = float(np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b)))
+    assert attn_core.cosine(a, b) == pytest.approx(want, rel=1e-12)
+    assert attn_core.cosine(a, 3 * a) == pytest.approx(1.0)
+    assert attn_core.cosine(a, -a) == pytest.approx(-1.0)
+    assert np.isnan(attn_core.cosine(a, np.zeros(9)))
+    with pytest.raises(ValueError, match="vectors of one length"):
+        attn_core.cosine(a, b[:4])
+
+
+def test_row_norms_are_each_rows_length(x):
+    want = [np.sqrt(sum(v * v for v in row)) for row in x]
+    np.testing.assert_allclose(attn_core.row_norms(x), want, rtol=1e-12)
+    with pytest.raises(ValueError, match="2-D"):
+        attn_core.row_norms(x[0])

@@ -1,11 +1,11 @@
-"""attn_core.viewstate: links carry exactly the view, and no link can break the page."""
+"""app.links: links carry exactly the view, and no link can break the page."""
 
 from __future__ import annotations
 
 import pytest
 
-from attn_core import viewstate
-from attn_core.viewstate import DEFAULTS, MAX_TEXT, from_query, to_query
+from app import links
+from app.links import DEFAULTS, MAX_TEXT, from_query, to_query
 
 A_VIEW = {
     "text": "the cat and the dog",
@@ -38,7 +38,7 @@ A_VIEW = {
 
 def test_every_setting_is_covered_by_the_example_view():
     assert set(A_VIEW) == set(DEFAULTS)
-    defaults = viewstate.defaults_for(A_VIEW["mode"])
+    defaults = links.defaults_for(A_VIEW["mode"])
     assert all(A_VIEW[k] != defaults[k] for k in DEFAULTS)
 
 
@@ -59,14 +59,14 @@ def test_defaults_are_left_out_of_links():
 def test_scale_is_compared_with_its_modes_default():
     assert to_query({"mode": "learnable", "scale": True}) == {"mode": "learnable"}
     assert to_query({"mode": "learnable", "scale": False}) == {"mode": "learnable", "scale": "0"}
-    assert viewstate.defaults_for("learnable")["scale"] is True
-    assert viewstate.defaults_for("free")["scale"] is False
-    assert viewstate.defaults_for("real")["scale"] is True
+    assert links.defaults_for("learnable")["scale"] is True
+    assert links.defaults_for("free")["scale"] is False
+    assert links.defaults_for("real")["scale"] is True
 
 
 def test_training_imitates_the_head_on_show_in_real_mode_by_default():
-    assert [viewstate.defaults_for(m)["objective"] for m in viewstate.MODES] == [
-        "imitate" if m == "real" else "previous" for m in viewstate.MODES
+    assert [links.defaults_for(m)["objective"] for m in links.MODES] == [
+        "imitate" if m == "real" else "previous" for m in links.MODES
     ]
     assert to_query({"mode": "real", "objective": "imitate"}) == {"mode": "real"}
     assert to_query({"mode": "real", "objective": "previous"}) == {
@@ -82,7 +82,7 @@ def test_slider_floats_are_written_cleanly():
 
 def test_texts_too_long_for_a_link_are_left_out():
     long = "word " * (MAX_TEXT // 5 + 1)
-    assert not viewstate.fits_in_link({"text": long})
+    assert not links.fits_in_link({"text": long})
     assert "text" not in to_query({"text": long, "seed": 3})
     assert to_query({"text": long, "seed": 3}) == {"seed": "3"}
 
@@ -94,13 +94,13 @@ def test_texts_too_long_for_a_link_are_left_out():
         ("temperature", "-1", 0.05),
         ("temperature", "1e308", 5.0),
         ("seed", "-5", 0),
-        ("seed", "99999999999999999999999", viewstate.MAX_SEED),
+        ("seed", "99999999999999999999999", links.MAX_SEED),
         ("d_k", "-3", 2),
         ("d_k", "1000000", 384),
         ("d_k", "50", 64),
-        ("feature_b", "9999", viewstate.MAX_FEATURE),
-        ("focus", "100000", viewstate.MAX_FOCUS),
-        ("layer", "6", viewstate.LAYERS - 1),
+        ("feature_b", "9999", links.MAX_FEATURE),
+        ("focus", "100000", links.MAX_FOCUS),
+        ("layer", "6", links.LAYERS - 1),
         ("head", "-1", 0),
         ("train_steps", "100000", 500),
         ("train_steps", "120", 100),

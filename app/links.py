@@ -1,4 +1,4 @@
-"""The settings that shape a view, and how they travel in a link.
+"""The settings of a view on the page, their widget ranges, and how they travel in a link.
 
 Each setting has a name (the URL key, and the page's widget key), a default, and a parser
 that turns one URL value into a valid setting: it returns the value, clamps it into range
@@ -14,18 +14,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
-
-from attn_core.attention import AttentionResult, self_attention
+from attn_core import settings
 from attn_core.embeddings import KINDS
-from attn_core.projections import INITS, MAX_SEED, Projections, random_projections
+from attn_core.projections import INITS, MAX_SEED
 from attn_core.reduce import METHODS
+from attn_core.settings import HEADS, LAYERS, MODES
 from attn_core.training import OBJECTIVES
 
-MODES = ("free", "learnable", "real")
-"""Parameter-free (X Xᵀ), random projections, and a trained head of the bundled model."""
-LAYERS, HEADS = 6, 12
-"""all-MiniLM-L6-v2: 6 layers of 12 heads."""
 TRAIN_STEPS = (100, 200, 300, 500)
 LEARNING_RATES = (0.001, 0.003, 0.01, 0.03)
 D_K_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 384)
@@ -140,28 +135,35 @@ def _encode_flag(value: object) -> str:
     return "1" if value else "0"
 
 
+def _encode_temperature(value: object) -> str:
+    return f"{round(float(value), 2):g}"
+
+
+ENGINE = settings.DEFAULTS
 SETTINGS = (
-    Setting("text", "hi how are you", _text),
+    Setting("text", ENGINE["text"], _text),
     Setting("text2", "hey, how old are you?", _text),
-    Setting("kind", "static", _choice(KINDS)),
-    Setting("special", True, _flag, _encode_flag),
-    Setting("merge", False, _flag, _encode_flag),
-    Setting("mode", "free", _choice(MODES)),
-    Setting("scale", False, _flag, _encode_flag),
-    Setting("temperature", 1.0, _temperature, lambda v: f"{round(float(v), 2):g}"),
-    Setting("causal", False, _flag, _encode_flag),
+    Setting("kind", ENGINE["kind"], _choice(KINDS)),
+    Setting("special", ENGINE["special"], _flag, _encode_flag),
+    Setting("merge", ENGINE["merge"], _flag, _encode_flag),
+    Setting("mode", ENGINE["mode"], _choice(MODES)),
+    Setting("scale", ENGINE["scale"], _flag, _encode_flag),
+    Setting(
+        "temperature", ENGINE["temperature"], _temperature, lambda v: f"{round(float(v), 2):g}"
+    ),
+    Setting("causal", ENGINE["causal"], _flag, _encode_flag),
     Setting("stretch", False, _flag, _encode_flag),
     Setting("focus", 0, _integer(0, MAX_FOCUS)),
     Setting("method", "pca", _choice(METHODS)),
     Setting("feature_a", 0, _integer(0, MAX_FEATURE)),
     Setting("feature_b", 1, _integer(0, MAX_FEATURE)),
-    Setting("seed", 0, _integer(0, MAX_SEED)),
-    Setting("d_k", 64, _d_k),
-    Setting("init", INITS[0], _choice(INITS)),
+    Setting("seed", ENGINE["seed"], _integer(0, MAX_SEED)),
+    Setting("d_k", ENGINE["d_k"], _d_k),
+    Setting("init", ENGINE["init"], _choice(INITS)),
     Setting("qkv", "q", _choice(QKV)),
-    Setting("layer", 0, _integer(0, LAYERS - 1)),
-    Setting("head", 0, _integer(0, HEADS - 1)),
-    Setting("objective", "previous", _choice(OBJECTIVES)),
+    Setting("layer", ENGINE["layer"], _integer(0, LAYERS - 1)),
+    Setting("head", ENGINE["head"], _integer(0, HEADS - 1)),
+    Setting("objective", ENGINE["objective"], _choice(OBJECTIVES)),
     Setting("train_steps", 300, _among(TRAIN_STEPS)),
     Setting("rate", 0.003, _among(LEARNING_RATES), lambda v: f"{float(v):g}"),
     Setting("present", False, _flag, _encode_flag),
@@ -219,17 +221,8 @@ def from_query(params: Mapping[str, str | list[str]]) -> tuple[dict[str, object]
 
 
 def defaults_for(mode: object) -> dict[str, object]:
-    """Every setting's default for ``mode``.
-
-    1/√d scaling is on with projections, as in models. Training imitates the head on show
-    in ``real`` mode; elsewhere it aims for the previous token, which needs no run of the
-    model (the default page, with static vectors, never runs it).
-    """
-    return {
-        **DEFAULTS,
-        "scale": mode in ("learnable", "real"),
-        "objective": "imitate" if mode == "real" else "previous",
-    }
+    """Every setting's default for ``mode`` (the engine says which depend on the mode)."""
+    return {**DEFAULTS, **settings.defaults_for(mode)}
 
 
 def to_query(values: Mapping[str, object]) -> dict[str, str]:
@@ -254,40 +247,3 @@ def fits_in_link(values: Mapping[str, object]) -> bool:
 
 def _fits(name: str, value: object) -> bool:
     return not (name in BY_NAME and BY_NAME[name].parse is _text and len(str(value)) > MAX_TEXT)
-
-
-def start_projections(d: int, view: Mapping[str, object]) -> Projections:
-    """The view's random projections for inputs of width ``d`` (``d_k`` capped at ``d``)."""
-    return random_projections(
-        d, min(int(view["d_k"]), d), seed=int(view["seed"]), init=str(view["init"])
-    )
-
-
-def attention_for(
-    x: np.ndarray,
-    view: Mapping[str, object],
-    *,
-    projected: bool | None = None,
-    head: Projections | None = None,
-) -> AttentionResult:
-    """Self-attention of ``x`` (T, d) as the view's settings say.
-
-    In ``real`` mode the projections are ``head`` (a trained head's, from ``model_head``).
-    ``projected`` overrides the view's mode: ``False`` parameter-free, ``True`` the random
-    projections (the page computes several, to compare them).
-    """
-    mode = view["mode"] if projected is None else ("learnable" if projected else "free")
-    projections = None
-    if mode == "learnable":
-        projections = start_projections(x.shape[1], view)
-    elif mode == "real":
-        if head is None:
-            raise ValueError("mode 'real' needs the head's projections (head=...)")
-        projections = head
-    return self_attention(
-        x,
-        projections,
-        scale=bool(view["scale"]),
-        temperature=float(view["temperature"]),
-        causal=bool(view["causal"]),
-    )

@@ -1,0 +1,146 @@
+"""Every cache of the page: the model and its network, token vectors, heads, 2-D maps and
+chart structures.
+
+Resources (``cache_resource``) are shared by every session of the server; data caches are
+keyed by everything their function reads. Nothing here keeps state of its own.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import pickle
+from collections.abc import Callable, Mapping
+
+import altair as alt
+import numpy as np
+import streamlit as st
+
+import attn_core
+from attn_core import charts
+
+MODEL_NAME = attn_core.BUNDLED_MODEL
+
+# Altair checks every object against the Vega-Lite schema as it is made, which costs
+# about a fifth of each chart's build when a new text gives charts a new layout. The
+# builders' output is validated in tests/test_charts.py instead.
+alt.utils.schemapi.disable_debug_mode()
+
+
+@st.cache_resource(show_spinner=f"Opening {MODEL_NAME}…")
+def get_model() -> attn_core.Model:
+    """The bundled model's tokenizer and word embeddings, opened once per server and shared
+    by every session: all the default page needs (static vectors are rows of that table).
+
+    Streamlit runs a full garbage collection after every rerun, which walks every
+    long-lived object in the process; what exists once the libraries are loaded is frozen
+    out of it, here and again when the network loads (``get_network``).
+    """
+    model = attn_core.load_model()
+    gc.freeze()
+    return model
+
+
+@st.cache_resource(show_spinner=f"Loading the {MODEL_NAME} network (once per server)…")
+def get_network() -> attn_core.Model:
+    """The model with its network in memory: contextual vectors and trained heads.
+
+    Loading it imports torch and transformers (a few seconds, and most of the server's
+    memory), so the page does it only when one of those is first asked for. With them in
+    memory a garbage collection walked half a million objects, about 250 ms on every
+    slider move, until they were frozen.
+    """
+    model = get_model().load_network()
+    gc.freeze()
+    return model
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_after_torch() -> None:
+    """After the first training run: torch, imported for its autograd, is frozen too."""
+    gc.freeze()
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def get_embedding(
+    text: str, kind: str, special_tokens: bool, merge_subwords: bool
+) -> attn_core.Embedding | str:
+    """Token vectors for one text and its options, or a message saying why there are none."""
+    try:
+        return attn_core.embed(
+            text,
+            kind=kind,
+            model=get_network() if kind == "contextual" else get_model(),
+            special_tokens=special_tokens,
+            merge_subwords=merge_subwords,
+        )
+    except ValueError as exc:
+        message = str(exc)
+        return message[:1].upper() + message[1:]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def get_head(text: str, layer: int, head: int) -> attn_core.Head:
+    """One trained head on one text (the text has already been read by ``get_embedding``)."""
+    return attn_core.model_head(text, layer=layer, head=head, model=get_network())
+
+
+def model_inputs(
+    text: str, settings: Mapping[str, object]
+) -> tuple[attn_core.Embedding, np.ndarray, attn_core.Head | None] | str:
+    """The tokens, the vectors X that attention works on, and in ``real`` mode the head.
+
+    A trained head sees every word piece and projects the hidden states entering its
+    layer, so in that mode the token options do not apply and X is those hidden states.
+    Returns a message instead when the text has nothing the model can read.
+    """
+    if settings["mode"] != "real":
+        emb = get_embedding(text, settings["kind"], settings["special"], settings["merge"])
+        return emb if isinstance(emb, str) else (emb, emb.vectors, None)
+    emb = get_embedding(text, "static", True, False)
+    if isinstance(emb, str):
+        return emb
+    head = get_head(text, int(settings["layer"]), int(settings["head"]))
+    return emb, head.hidden, head
+
+
+@st.cache_data(max_entries=64, show_spinner="Fitting the 2-D map…")
+def get_plane(
+    before: np.ndarray, after: np.ndarray, method: str, features: tuple[int, int]
+) -> attn_core.Plane:
+    return attn_core.to_plane(before, after, method=method, features=features)
+
+
+def chart(builder: Callable, *args, **kwargs) -> dict:
+    """The Vega-Lite spec of ``builder(*args, **kwargs)`` (a ``charts`` builder), once per input.
+
+    Keyed by the arguments' contents, so a chart whose inputs a control did not change (X
+    when the temperature moves) is not rebuilt: a 256 x 384 image takes 20 ms to encode.
+    One digest of the arguments is much cheaper than Streamlit hashing a 256-label list
+    item by item. Charts whose numbers did change reuse their structure (``charts.spec``).
+    """
+    key = digest(
+        builder.__name__, *args, *(part for item in sorted(kwargs.items()) for part in item)
+    )
+    return _cached_spec(key, builder, args, kwargs)
+
+
+def digest(*values) -> str:
+    """A short fingerprint of arrays, numbers and strings: a chart's or a training run's inputs.
+
+    Each value is fingerprinted alone: a pickle of several values together depends on which
+    of them are the same object, not only on what they hold.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    for value in values:
+        if isinstance(value, np.ndarray):
+            part = f"{value.dtype}{value.shape}".encode() + np.ascontiguousarray(value).tobytes()
+        else:
+            part = pickle.dumps(value)
+        h.update(len(part).to_bytes(8, "little") + part)
+    return h.hexdigest()
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached_spec(digest: str, _builder: Callable, _args: tuple, _kwargs: dict) -> dict:
+    return charts.spec(_builder, *_args, **_kwargs)

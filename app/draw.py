@@ -1,0 +1,143 @@
+"""Drawing helpers shared by the sections: section headings, charts, downloads, projector
+sizing and the one-of-a-few control."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+import attn_core
+from app import data
+from attn_core import charts
+
+PRESENTATION_CSS = """<style>
+html { font-size: 22px; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 3.5rem; }
+</style>"""
+"""Larger type for a projector (Streamlit sizes text in rem): a fixed stylesheet, no user
+text in it. Charts are sized in pixels and get larger fonts from PRESENTATION_CHARTS."""
+PRESENTATION_CHARTS = {
+    "axis": {"labelFontSize": 16, "titleFontSize": 18},
+    "legend": {"labelFontSize": 15, "titleFontSize": 16},
+    "title": {"fontSize": 20},
+}
+SMALL_CHART, PRESENTATION_GROWTH = 300, 1.4
+"""On a projector, charts drawn at a fixed size under SMALL_CHART pixels (the token x token
+squares side by side) grow, so their larger labels still fit one per cell."""
+MIME_TYPES = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "csv": "text/csv",
+    "npz": "application/octet-stream",
+    "json": "application/json",
+}
+
+
+def heading(key: str, title: str, explanation: str, *, large: bool):
+    """A container headed by a section's title (anchored at ``key``) and its one line."""
+    box = st.container()
+    box.header(title, anchor=key)
+    if large:
+        box.subheader(explanation, anchor=False)
+    else:
+        box.caption(explanation)
+    return box
+
+
+def for_projector(spec: dict) -> dict:
+    """``spec`` with larger type, and small fixed-size charts grown, for presentation mode."""
+    config = spec.get("config", {})
+    larger = {key: {**config.get(key, {}), **fonts} for key, fonts in PRESENTATION_CHARTS.items()}
+    spec = {**spec, "config": {**config, **larger}}
+    if isinstance(spec.get("width"), int) and spec["width"] < SMALL_CHART:
+        spec["width"] = round(spec["width"] * PRESENTATION_GROWTH)
+        spec["height"] = round(spec["height"] * PRESENTATION_GROWTH)
+    return spec
+
+
+def chart(where, name: str, spec: dict, shelf: dict[str, dict], **kwargs):
+    """Draw a chart in ``where`` (a container or ``st``) and put it on ``shelf`` for export."""
+    if st.session_state.get("present"):
+        spec = for_projector(spec)
+    shelf[name] = spec
+    if kwargs.get("on_select", "ignore") == "ignore":
+        # One paint per redraw, where SVG rewrites an element per mark, label and tick (a
+        # slider move rewrote some 5,000 of them). A chart that takes clicks stays SVG:
+        # each cell is then an element with its own label, for screen readers and tests.
+        spec = {**spec, "usermeta": {"embedOptions": {"renderer": "canvas"}}}
+    # A canvas has no text of its own: screen readers get the chart's name and title.
+    title = spec.get("title")
+    alt = f"{name}: {title}" if title and title != name else name
+    return where.vega_lite_chart(spec=spec, alt=alt, **kwargs)
+
+
+def offer(
+    where, label: str, make: Callable[[], object], file_name: str, icon: str, key: str | None = None
+) -> None:
+    """A download button whose file ``make()`` builds only when it is clicked."""
+    kind = file_name.rsplit(".", 1)[-1]
+    where.download_button(
+        label,
+        data=make,
+        file_name=file_name,
+        mime=MIME_TYPES[kind],
+        icon=f":material/{icon}:",
+        on_click="ignore",
+        key=key or f"export_{kind}",
+    )
+
+
+def file_stem(name: str) -> str:
+    """A chart's name as a file name: ``"W′, unnormalised"`` -> ``"w-unnormalised"``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "chart"
+
+
+def pick_one(label: str, names: dict[str, str], *, key: str, **kwargs) -> str:
+    """A segmented control over ``names`` (value -> what it shows); its value is in state."""
+    return st.segmented_control(
+        label, list(names), format_func=names.get, key=key, required=True, **kwargs
+    )
+
+
+def matrix_with_norms(
+    matrix,
+    labels: list[str],
+    shelf: dict[str, dict],
+    *,
+    name: str,
+    domain: tuple[float, float] | None = None,
+) -> None:
+    """A token x feature heatmap (X, or Y) with each row's length beside it."""
+    left, right = st.columns([5, 1])
+    chart(
+        left,
+        f"{name.upper()}, token by dimension",
+        data.chart(
+            charts.heatmap,
+            matrix,
+            labels,
+            palette="diverging",
+            domain=domain,
+            x_title=f"dimension ({matrix.shape[1]})",
+            value_title=name,
+        ),
+        shelf,
+        width="stretch",
+    )
+    chart(
+        right,
+        f"Lengths of the rows of {name.upper()}",
+        data.chart(
+            charts.bars, attn_core.row_norms(matrix), labels, value_title=f"‖{name}ᵢ‖", fmt=".2f"
+        ),
+        shelf,
+        width="stretch",
+    )
+
+
+def token_square(labels: list[str]) -> int:
+    """Side in pixels of a token x token heatmap set three to a row."""
+    return int(np.clip(36 * len(labels), 160, 250))

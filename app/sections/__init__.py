@@ -1,0 +1,39 @@
+"""The walkthrough's steps, in the seed's order: one module each.
+
+Every step module has the same interface:
+
+- ``KEY``: its anchor on the page (``#geometry``) and the name of its charts' shelf;
+- ``TITLE`` and ``EXPLANATION``, the one line under the title (``IN_A_HEAD``, where
+  present, replaces it when the page shows a trained head);
+- ``controls(real)``: the widgets of its settings, drawn before anything is computed,
+  since steps above may need them (section 8's projections shape section 3's scores);
+- ``render(page, exports)``: what it shows, from a ``view.Reading`` (steps 1-2) or a
+  ``view.View`` (steps 3-9), putting its charts on ``exports``.
+"""
+
+from __future__ import annotations
+
+from app.sections import (
+    context,
+    embeddings,
+    exports,
+    geometry,
+    learnable,
+    output,
+    scores,
+    text,
+    weights,
+)
+
+READING = (text, embeddings)
+"""Steps drawn by the whole page: the text and its vectors."""
+ATTENTION = (scores, weights, output, geometry, context, learnable, exports)
+"""Steps that follow the attention settings: redrawn alone (a fragment) when those move."""
+ALL = (*READING, *ATTENTION)
+PRESENTED = ALL[:8]
+"""Presentation mode walks through steps 1-8, one at a time."""
+
+
+def explanation(step, real: bool) -> str:
+    """The one line under a step's title, for the mode on show."""
+    return getattr(step, "IN_A_HEAD", step.EXPLANATION) if real else step.EXPLANATION

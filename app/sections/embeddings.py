@@ -1,0 +1,24 @@
+"""Step 2: each token becomes a vector, the rows of X."""
+
+from __future__ import annotations
+
+from app import draw
+from app.view import Exports, Reading
+
+KEY = "x"
+TITLE = "2 · Embeddings X"
+EXPLANATION = "Each token becomes a row of 384 numbers. Static vectors ignore the other words."
+IN_A_HEAD = (
+    "X is what enters the chosen layer: the model's hidden states (for layer 0, word and "
+    "position embeddings, normalised). The head projects these."
+)
+KIND_NAMES = {"static": "Static (context-free)", "contextual": "Contextual (final layer)"}
+
+
+def controls(real: bool) -> None:
+    if not real:  # a trained head projects its layer's input, whatever the vectors
+        draw.pick_one("Vectors", KIND_NAMES, key="kind")
+
+
+def render(page: Reading, exports: Exports) -> None:
+    draw.matrix_with_norms(page.x, page.labels, exports.shelf(KEY), name="x")

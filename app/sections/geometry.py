@@ -1,0 +1,63 @@
+"""Step 6: before and after attention in one 2-D map: the points shift closer together."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import attn_core
+from app import data, draw, state
+from app.view import Exports, View
+from attn_core import charts
+
+KEY = "geometry"
+TITLE = "6 · Geometry"
+EXPLANATION = "Before and after attention, in one 2-D map: the points shift closer together."
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "raw": "Two raw features"}
+
+
+def controls(real: bool) -> None:
+    """The map's controls sit beside it, in the fragment that draws it."""
+
+
+def render(view: View, exports: Exports) -> None:
+    geometry(view.res, view.labels, exports)
+
+
+@st.fragment(key=KEY)
+def geometry(res: attn_core.AttentionResult, labels: list[str], exports: Exports) -> None:
+    before = res.values
+    left, right = st.columns([3, 2])
+    with right:
+        method = draw.pick_one("Map", METHOD_NAMES, key="method")
+        features = (0, 1)
+        if method == "raw":
+            width = before.shape[1]
+            for key in ("feature_a", "feature_b"):  # a link may name a feature V does not have
+                st.session_state[key] = min(int(st.session_state[key]), width - 1)
+            a, b = st.columns(2)
+            fa = a.number_input("Feature a", 0, width - 1, key="feature_a")
+            fb = b.number_input("Feature b", 0, width - 1, key="feature_b")
+            features = (int(fa), int(fb))
+        ratio = attn_core.spread_ratio(before, res.output)
+        st.metric(
+            "Spread after ÷ before",
+            "—" if np.isnan(ratio) else f"{ratio:.2g}",
+            help="Mean distance between all pairs of tokens after attention, divided by "
+            "the same before, in all dimensions (not just the two drawn). Below 1: "
+            "attention pulled the tokens together.",
+        )
+        if method == "tsne":
+            st.caption("t-SNE keeps neighbourhoods, not distances: compare shapes only.")
+    plane = data.get_plane(before, res.output, method, features)
+    name = "v (values)" if res.projected else "x (before)"
+    draw.chart(
+        left,
+        "Geometry",
+        data.chart(
+            charts.geometry, plane, labels, before_name=name, after_name="y (after)", size=460
+        ),
+        exports.shelf(KEY),
+        width="content",
+    )
+    state.sync_url()

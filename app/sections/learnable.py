@@ -1,0 +1,99 @@
+"""Step 8: learnable projections. Q, K, V from W_q, W_k, W_v (random, or a trained head's),
+the W they make beside the parameter-free W, and training them towards a pattern."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import attn_core
+from app import data, draw, links, state
+from app.sections import training
+from app.view import Exports, View
+from attn_core import charts
+
+KEY = "learnable"
+TITLE = "8 · Learnable projections"
+EXPLANATION = (
+    "Real transformers learn W_q, W_k, W_v. Random ones are the starting point; training "
+    "moves them towards a pattern."
+)
+IN_A_HEAD = "This head's own W_q, W_k, W_v, as training left them, applied to your text."
+QKV_NAMES = {"q": "Q = X W_q", "k": "K = X W_k", "v": "V = X W_v"}
+VECTORS = "learnable.vectors"
+"""Q, K or V redraws alone (a fragment of this key) when another is picked."""
+
+
+def controls(real: bool) -> None:
+    a, b, c, d = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
+    a.number_input("Seed", 0, attn_core.projections.MAX_SEED, key="seed")
+    b.button("Re-roll", icon=":material/casino:", on_click=state.reroll, key="reroll")
+    c.select_slider("d_k (query/key width)", links.D_K_CHOICES, key="d_k")
+    d.selectbox("Initialisation", attn_core.INITS, key="init")
+
+
+def render(view: View, exports: Exports) -> None:
+    projected_vectors(view.res_proj, view.labels, exports)
+    comparison(view, exports.shelf(KEY))
+    training.render(view, exports)
+
+
+@st.fragment(key=VECTORS)
+def projected_vectors(res: attn_core.AttentionResult, labels: list[str], exports: Exports) -> None:
+    matrices = {"q": res.q, "k": res.k, "v": res.v}
+    shown = draw.pick_one(
+        "Projected vectors", QKV_NAMES, key="qkv", on_change=state.rerun, args=(VECTORS,)
+    )
+    draw.chart(
+        st,
+        f"{shown.upper()}, projected",  # a new name: the export list follows (state.rerun)
+        data.chart(
+            charts.heatmap,
+            matrices[shown],
+            labels,
+            palette="diverging",
+            x_title=f"dimension ({res.q.shape[1]})",
+            value_title=shown,
+        ),
+        exports.shelf(VECTORS),
+        width="stretch",
+    )
+    state.sync_url()
+
+
+def comparison(view: View, shelf: dict[str, dict]) -> None:
+    """The parameter-free W, the projections' W, and their difference, side by side."""
+    st.subheader("The two W side by side", anchor=False)
+    st.caption("Same tokens, same temperature and mask: only the way the scores are made differs.")
+    free, projected = view.res_free.weights, view.res_proj.weights
+    difference = projected - free  # (T, T)
+    top, reach = 1.0, 1.0
+    if view.settings["stretch"]:
+        top = float(max(free.max(), projected.max()))
+        reach = max(float(np.abs(difference).max()), 1e-12)
+    panels = (
+        (free, "weights", "W, parameter-free", "w_ij", (0.0, top)),
+        (projected, "weights", f"W, {view.proj_name}", "w_ij", (0.0, top)),
+        (difference, "diverging", "difference", "Δw", (-reach, reach)),
+    )
+    size = draw.token_square(view.labels)
+    for col, panel in zip(st.columns(3), panels, strict=True):
+        matrix, palette, title, value_title, domain = panel
+        draw.chart(
+            col,
+            title,
+            data.chart(
+                charts.heatmap,
+                matrix,
+                view.labels,
+                view.labels,
+                palette=palette,
+                domain=domain,
+                title=title,
+                value_title=value_title,
+                height=size,
+                legend="bottom",
+            ),
+            shelf,
+            width="content",
+        )

@@ -1,0 +1,76 @@
+"""Step 1: the text, and the tokens the model cuts it into."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.view import Exports, Reading
+
+KEY = "text"
+TITLE = "1 · Text and tokens"
+EXPLANATION = "What you type, cut into the pieces the model reads."
+MAX_CHARS = 200_000
+EXAMPLES = {
+    "The seed's sentence": ("hi how are you", "hey, how old are you?"),
+    "Two kinds of bank": (
+        "I sat on the river bank and watched the water.",
+        "The bank raised its interest rates again.",
+    ),
+    "Repeated words": ("the cat and the dog", "the dog chased the cat"),
+    "A paragraph": (
+        "Self-attention lets every word in a sentence look at every other word. Each word "
+        "scores how similar the others are, turns the scores into weights that sum to one, "
+        "and becomes a weighted mix of all the words. Words that appear together pull each "
+        "other's representations closer, which is how a model becomes aware of context.",
+        "Attention weights tell each word how much of every other word to mix in.",
+    ),
+}
+"""Each example fills both text boxes: this step's and the second sentence of step 7."""
+
+
+def pick_example() -> None:
+    """Put the chosen example into the two text boxes."""
+    name = st.session_state.get("example")
+    if name in EXAMPLES:
+        st.session_state["text"], st.session_state["text2"] = EXAMPLES[name]
+
+
+def controls(real: bool) -> None:
+    st.pills("Examples", list(EXAMPLES), key="example", on_change=pick_example, default=None)
+    st.text_area("Text", key="text", max_chars=MAX_CHARS, height=90)
+    if real:
+        st.caption("A trained head sees every word piece, [CLS] and [SEP] included.")
+    else:
+        a, b = st.columns(2)
+        a.toggle("Keep [CLS] and [SEP]", key="special")
+        b.toggle("Merge sub-words (##) into words", key="merge")
+
+
+def render(page: Reading, exports: Exports) -> None:
+    emb = page.emb
+    if emb.truncated:
+        st.warning(
+            f"The text is longer than the model reads ({emb.max_tokens} word pieces with "
+            f"[CLS] and [SEP]): the last {emb.n_dropped} word pieces were dropped.",
+            icon=":material/content_cut:",
+        )
+    st.write(f"The model sees **{len(emb.tokens)} tokens**:")
+    st.code(
+        "  ·  ".join(emb.tokens),
+        language=None,
+        wrap_lines=True,
+        height="content" if len(emb.tokens) <= 60 else 160,
+    )
+    with st.expander("Token table (position, token, characters, vocabulary ids)"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "token": emb.tokens,
+                    "characters": [f"{a}–{b}" if b else "" for a, b in emb.offsets],
+                    "text": [emb.text[a:b] for a, b in emb.offsets],
+                    "ids": [" ".join(map(str, ids)) for ids in emb.token_ids],
+                }
+            ),
+            width="stretch",
+        )

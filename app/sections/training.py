@@ -1,0 +1,163 @@
+"""Step 8, continued: watch projections learn. From the random W_q, W_k of step 8, gradient
+steps make W more like a target pattern; a slider replays every saved step."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import attn_core
+from app import data, draw, links, state
+from app.view import Exports, View
+from attn_core import charts, export
+
+KEY = "training"
+OBJECTIVE_NAMES = {"previous": "Previous token", "imitate": "Imitate the head"}
+LATEST = "latest_training"
+"""Session state: ``(inputs' digest, Training)`` of the latest run only (at d_k 384 its
+snapshots take about 100 MB)."""
+
+
+def render(view: View, exports: Exports) -> None:
+    training(view.emb, view.x, view.labels, exports)
+
+
+def target_for(settings, emb: attn_core.Embedding, n: int) -> np.ndarray:
+    """The pattern training aims for, on the page's tokens."""
+    if settings["objective"] == "previous":
+        return attn_core.previous_token_target(n)
+    head = data.get_head(emb.text, int(settings["layer"]), int(settings["head"]))
+    return attn_core.pool_attention(head.weights, emb.pieces)
+
+
+@st.fragment(key=KEY)
+def training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str], exports: Exports) -> None:
+    """Train W_q, W_k from the random start towards a target; replay it step by step."""
+    shelf = exports.shelf(KEY)
+    st.subheader("Watch projections learn", anchor=False)
+    st.caption(
+        "Start from the random W_q and W_k set above (seed, d_k, initialisation) and take "
+        "gradient steps that make W more like a target, measured by the KL divergence of "
+        "each row. W_v is not trained: neither target looks at the output."
+    )
+    # Each control changes which charts are on screen: the export list follows.
+    follow = {"on_change": state.rerun, "args": (KEY,)}
+    a, b, c, d = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
+    with a:
+        objective = draw.pick_one("Target", OBJECTIVE_NAMES, key="objective", **follow)
+    b.select_slider("Steps", links.TRAIN_STEPS, key="train_steps", **follow)
+    c.select_slider("Learning rate", links.LEARNING_RATES, key="rate", **follow)
+    settings = state.current()  # this fragment reruns alone when its own controls move
+    target = target_for(settings, emb, len(labels))
+    start = attn_core.start_projections(x.shape[1], settings)
+    steps, rate = int(settings["train_steps"]), float(settings["rate"])
+    key = data.digest(x, target, start.w_q, start.w_k, steps, rate)
+    train = d.button(
+        "Train",
+        icon=":material/play_arrow:",
+        type="primary",
+        key="train",
+        on_click=state.rerun,
+        args=(KEY,),
+    )
+    if train:
+        bar = st.progress(0.0, text="Training…")
+
+        def on_step(done: int, total: int) -> None:
+            if done % 10 == 0 or done == total:
+                bar.progress(done / total, text=f"Training: step {done} of {total}")
+
+        run = attn_core.train_projections(
+            x, target, start, steps=steps, learning_rate=rate, on_step=on_step
+        )
+        st.session_state[LATEST] = (key, run)
+        bar.empty()
+        data.freeze_after_torch()
+    what = "look at the previous token"
+    if objective == "imitate":
+        what = f"imitate layer {settings['layer']}, head {settings['head']}"
+    last_key, run = st.session_state.get(LATEST, (None, None))
+    if last_key != key:
+        st.info(f"Press Train to learn to {what}, from the random start.", icon=":material/school:")
+        draw.chart(st, "Training target", target_chart(target, labels), shelf, width="content")
+    else:
+        show_run(run, labels, what, shelf)
+    repeats = len(set(emb.token_ids)) < len(emb.token_ids)
+    static = settings["kind"] == "static" and settings["mode"] != "real"
+    if objective == "previous" and static and repeats:
+        st.caption(
+            "A repeated token has one static vector, so its copies cannot look at "
+            "different previous tokens: the loss stops above 0. Contextual vectors, or a "
+            "trained head's input, carry each token's position."
+        )
+    state.sync_url()
+
+
+def show_run(run: attn_core.Training, labels: list[str], what: str, shelf: dict) -> None:
+    """The loss curve, and W at any saved step beside the target."""
+    if st.session_state.get("train_at") not in run.saved_steps:
+        st.session_state["train_at"] = run.steps
+    at = st.select_slider(
+        "Show W after step", run.saved_steps, key="train_at", help="Drag back to step 0."
+    )
+    st.caption(
+        f"Learning to {what}: the loss went from {run.losses[0]:.3f} at the random start to "
+        f"{run.losses[-1]:.3f} after {run.steps} steps (0 would be the target exactly)."
+    )
+    curve, now, goal = st.columns(3)
+    draw.chart(
+        curve,
+        "Training loss",
+        data.chart(charts.loss_curve, run.losses, at=at, title="Loss", height=250),
+        shelf,
+        width="stretch",
+    )
+    size = draw.token_square(labels)
+    draw.chart(
+        now,
+        "W during training",
+        data.chart(
+            charts.heatmap,
+            run.at(at).weights,
+            labels,
+            labels,
+            palette="weights",
+            domain=(0.0, 1.0),
+            title=f"W after step {at}",
+            value_title="w_ij",
+            height=size,
+            legend="bottom",
+        ),
+        shelf,
+        width="content",
+    )
+    draw.chart(
+        goal, "Training target", target_chart(run.target, labels, size), shelf, width="content"
+    )
+    draw.offer(
+        st,
+        "Trained W_q, W_k, W_v (.npz)",
+        lambda: export.training_npz(run, labels),
+        "trained-projections.npz",
+        "model_training",
+        key="export_trained",
+    )
+    st.caption(
+        "In a notebook: `p = attn_core.load_projections(path)`, then "
+        "`attn_core.self_attention(x, p)`; the file also holds the loss curve and the target."
+    )
+
+
+def target_chart(target: np.ndarray, labels: list[str], size: int = 250) -> dict:
+    return data.chart(
+        charts.heatmap,
+        target,
+        labels,
+        labels,
+        palette="weights",
+        domain=(0.0, 1.0),
+        title="Target",
+        value_title="p_ij",
+        height=size,
+        legend="bottom",
+    )

@@ -1,0 +1,113 @@
+"""Step 4: W, each row of W′ through a softmax; and how close a trained head's W is to the
+attention the model itself reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import attn_core
+from app import data, draw, links
+from app.view import Exports, View
+from attn_core import charts
+
+KEY = "weights"
+TITLE = "4 · Normalised W"
+EXPLANATION = "Each row goes through a softmax: positive weights that add up to 1."
+CHART_KEY = "w_chart"
+
+
+def controls(real: bool) -> None:
+    a, b, c = st.columns(3)
+    a.toggle("Scale by 1/√d", key="scale")
+    a.toggle(
+        "Stretch colours to the largest weight",
+        key="stretch",
+        help="Off: white is 0 and dark blue is 1. On: dark blue is the largest "
+        "weight, which shows the pattern of long texts, where every weight is small.",
+    )
+    low, high, step = links.TEMPERATURE
+    b.slider("Temperature τ", low, high, step=step, key="temperature")
+    c.toggle("Causal mask (see only earlier tokens)", key="causal")
+
+
+def focus_from_click() -> None:
+    """A click on a row of the W heatmap focuses that token (step 5)."""
+    picked = st.session_state.get(CHART_KEY, {}).get("selection", {}).get("pick", [])
+    labels = st.session_state.get("labels", [])
+    if picked and picked[0].get("row") in labels:
+        st.session_state["focus"] = labels.index(picked[0]["row"])
+
+
+def render(view: View, exports: Exports) -> None:
+    res, labels = view.res, view.labels
+    left, right = st.columns([3, 2])
+    clickable = not charts.is_raster(res.weights.shape)
+    top = float(res.weights.max()) if view.settings["stretch"] else 1.0
+    draw.chart(
+        left,
+        "W, normalised",
+        data.chart(
+            charts.heatmap,
+            res.weights,
+            labels,
+            labels,
+            palette="weights",
+            x_title="key j (attended to)",
+            y_title="query i (attending)",
+            value_title="w_ij",
+            domain=(0.0, top),
+            select="pick" if clickable else None,
+        ),
+        exports.shelf(KEY),
+        width="content",
+        key=CHART_KEY,
+        on_select=focus_from_click if clickable else "ignore",
+        selection_mode="pick" if clickable else None,
+    )
+    t = len(labels)
+    right.dataframe(
+        pd.DataFrame(
+            {
+                "query": labels,
+                "row sum": res.weights.sum(axis=1),
+                "largest weight": res.weights.max(axis=1),
+                "entropy (bits)": res.entropy,
+            }
+        ),
+        column_config={
+            "row sum": st.column_config.NumberColumn(format="%.3f"),
+            "largest weight": st.column_config.ProgressColumn(
+                format="%.2f", min_value=0.0, max_value=1.0
+            ),
+            "entropy (bits)": st.column_config.ProgressColumn(
+                format="%.2f", min_value=0.0, max_value=float(max(np.log2(t), 1e-9))
+            ),
+        },
+        hide_index=True,
+        width="stretch",
+    )
+    how = "Click a row of the heatmap or use" if clickable else "Use"
+    right.caption(
+        f"Entropy 0 bits: all attention on one token. {np.log2(t):.2f} bits: spread "
+        f"evenly over all {t}. {how} the token focus below to read one row in detail."
+    )
+    if view.head is not None:
+        head_check(view.res, view.head, view.settings)
+
+
+def head_check(res: attn_core.AttentionResult, head: attn_core.Head, settings) -> None:
+    """How close the page's W is to the attention the model itself reported for this head."""
+    as_the_model = settings["scale"] and settings["temperature"] == 1.0 and not settings["causal"]
+    if as_the_model:
+        gap = float(np.abs(res.weights - head.weights).max())
+        st.caption(
+            f"Layer {head.layer}, head {head.head}: W recomputed from the head's W_q, W_k and "
+            f"its input. Largest difference from the attention the model reported: {gap:.1e}."
+        )
+    else:
+        st.caption(
+            f"Layer {head.layer}, head {head.head}, changed by the controls above: the model "
+            "itself scales by 1/√d, uses τ = 1 and no mask."
+        )

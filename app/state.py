@@ -1,0 +1,160 @@
+"""Session state, the address bar, and the controls that steer the whole page (the sidebar
+and the presentation's step bar).
+
+Every setting lives in ``st.session_state`` under its link key (``app.links``). The address
+bar is written by hand rather than with widgets' ``bind="query-params"``: a bound widget
+resets an out-of-range value to its default without a word (``links`` clamps it to the
+nearest allowed value and says so), it keeps its parameter only while it is drawn
+(presentation mode draws one step's controls), and its default cannot depend on the mode.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+import streamlit as st
+
+import attn_core
+from app import links
+
+MODEL_NAME = attn_core.BUNDLED_MODEL
+MODE_NAMES = {
+    "free": "Parameter-free (X Xᵀ)",
+    "learnable": "Learnable projections (random)",
+    "real": "A trained head of the model",
+}
+EXPORTS_KEY = "exports"
+"""The export section's fragment key: fragments that change their charts rerun it too."""
+
+
+def init() -> None:
+    """On a session's first run: the defaults, then whatever the link carries, validated.
+
+    On later runs, re-assert every setting: Streamlit forgets the value of a widget that a
+    run does not draw, and presentation mode draws only one section's controls.
+    """
+    if "notices" in st.session_state:
+        for key in links.DEFAULTS:
+            st.session_state[key] = st.session_state[key]
+        return
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    values, notices = links.from_query(params)
+    mode = values.get("mode", links.DEFAULTS["mode"])
+    for key, value in {**links.defaults_for(mode), **values}.items():
+        st.session_state[key] = value
+    st.session_state["notices"] = notices
+
+
+def current() -> dict[str, object]:
+    """Every setting's value now."""
+    return {key: st.session_state.get(key) for key in links.DEFAULTS}
+
+
+def sync_url() -> None:
+    """Keep the address bar equal to the view on screen (defaults left out).
+
+    Called by the whole page and by each fragment (a fragment reruns alone); it writes
+    only when the address would change, so the repeats in a full run cost nothing.
+    """
+    query = links.to_query(current())
+    if query != st.query_params.to_dict():
+        st.query_params.from_dict(query)
+
+
+def rerun(*keys: str) -> None:
+    """A control's callback: rerun the fragments ``keys``, and the export list after them
+    (where it is on screen), so the list still names exactly the charts on screen."""
+    st.rerun(list(keys) if st.session_state["present"] else [*keys, EXPORTS_KEY])
+
+
+def mode_changed() -> None:
+    """Each mode starts from its own defaults: 1/√d scaling and the training target."""
+    defaults = links.defaults_for(st.session_state["mode"])
+    for key in ("scale", "objective"):
+        st.session_state[key] = defaults[key]
+
+
+def reroll() -> None:
+    st.session_state["seed"] = secrets.randbelow(10_000)
+
+
+def go_to_step(step: int) -> None:
+    st.session_state["step"] = min(max(step, 1), links.STEPS)
+
+
+def sidebar(contents: Sequence[tuple[str, str]]) -> None:
+    """Mode, layer and head, presentation mode, the contents (key, title) and a link."""
+    with st.sidebar:
+        st.radio(
+            "Attention",
+            list(MODE_NAMES),
+            format_func=MODE_NAMES.get,
+            key="mode",
+            on_change=mode_changed,
+        )
+        st.caption(
+            "Parameter-free: scores are X Xᵀ, as in the walkthrough. Learnable: scores are "
+            "Q Kᵀ with random W_q, W_k, W_v (settings in section 8). Trained head: the W_q, "
+            f"W_k, W_v that {MODEL_NAME} learnt, for the layer and head below."
+        )
+        layer, head = st.columns(2)
+        layer.selectbox("Layer", range(links.LAYERS), key="layer")
+        head.selectbox(
+            "Head",
+            range(links.HEADS),
+            key="head",
+            help="Shown in the trained-head mode, and the pattern that training imitates "
+            "in section 8.",
+        )
+        st.toggle(
+            "Presentation mode",
+            key="present",
+            help="One step at a time, in large type, for a projector. Page Down and Page Up "
+            "(what most presentation clickers send) move between steps.",
+        )
+        if not st.session_state["present"]:
+            for key, title in contents:
+                st.markdown(f"[{title}](#{key})")
+        share_link()
+
+
+def share_link() -> None:
+    """A button that shows a copyable link to exactly this view."""
+    if st.button("Link to this view", icon=":material/link:", key="share"):
+        query = links.to_query(current())
+        base = (st.context.url or "").split("?", 1)[0]
+        st.code(f"{base}?{urlencode(query)}" if query else base or "/", language=None)
+        if not links.fits_in_link(current()):
+            st.caption(
+                f"A link carries at most {links.MAX_TEXT} characters of text: "
+                "this text is too long, so the link leaves it out."
+            )
+
+
+def step_bar(step: int) -> None:
+    """Previous / where we are / next, at the top of a presentation."""
+    back, here, forward = st.columns([1, 4, 1], vertical_alignment="center")
+    back.button(
+        "Previous",
+        icon=":material/arrow_back:",
+        on_click=go_to_step,
+        args=(step - 1,),
+        disabled=step == 1,
+        shortcut="pageup",
+        key="previous_step",
+        width="stretch",
+    )
+    here.progress(step / links.STEPS, text=f"Step {step} of {links.STEPS}")
+    forward.button(
+        "Next",
+        icon=":material/arrow_forward:",
+        on_click=go_to_step,
+        args=(step + 1,),
+        disabled=step == links.STEPS,
+        shortcut="pagedown",
+        key="next_step",
+        width="stretch",
+        type="primary",
+    )

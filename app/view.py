@@ -1,0 +1,113 @@
+"""What one run of the page hands to its sections: the inputs, the results, the exports.
+
+Streamlit imports this module once per process and runs every viewer's session in a
+thread of its own, so nothing here is module-level state: each run makes its own
+``Reading``, ``View`` and ``Exports`` and passes them down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+import attn_core
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The text as the model read it: what sections 1-2 show and everything after uses.
+
+    ``x`` is ``(T, d)``: the token vectors, or in ``real`` mode the hidden states entering
+    the head's layer (``head`` is then that head).
+    """
+
+    settings: Mapping[str, object]
+    emb: attn_core.Embedding
+    x: np.ndarray
+    head: attn_core.Head | None
+    labels: list[str]
+
+    @property
+    def real(self) -> bool:
+        return self.settings["mode"] == "real"
+
+
+@dataclass(frozen=True)
+class View:
+    """A reading plus attention as the current settings make it, both ways.
+
+    ``res_free`` is the parameter-free attention; ``res_proj`` uses the random projections,
+    or in ``real`` mode the head's own. ``res`` is the one the page shows.
+    """
+
+    reading: Reading
+    settings: Mapping[str, object]
+    res_free: attn_core.AttentionResult
+    res_proj: attn_core.AttentionResult
+
+    @classmethod
+    def of(cls, reading: Reading, settings: Mapping[str, object]) -> View:
+        """Attention of ``reading.x`` under ``settings`` (a fragment's fresher copy)."""
+        settings = MappingProxyType(dict(settings))
+        x, head = reading.x, reading.head
+        return cls(
+            reading=reading,
+            settings=settings,
+            res_free=attn_core.attention_for(x, settings, projected=False),
+            res_proj=(
+                attn_core.attention_for(x, settings, projected=True)
+                if head is None
+                else attn_core.attention_for(x, settings, head=head.projections)
+            ),
+        )
+
+    emb = property(lambda self: self.reading.emb)
+    x = property(lambda self: self.reading.x)
+    head = property(lambda self: self.reading.head)
+    labels = property(lambda self: self.reading.labels)
+    real = property(lambda self: self.settings["mode"] == "real")
+
+    @property
+    def res(self) -> attn_core.AttentionResult:
+        return self.res_free if self.settings["mode"] == "free" else self.res_proj
+
+    @property
+    def proj_name(self) -> str:
+        """What made ``res_proj``: "random projections" or "layer 3, head 5"."""
+        if self.head is None:
+            return "random projections"
+        return f"layer {self.head.layer}, head {self.head.head}"
+
+
+@dataclass
+class Exports:
+    """The charts on screen, by section and name: what the export section offers.
+
+    A section that redraws alone (a fragment) takes a fresh ``shelf`` for what it draws, so the
+    list is always what is on screen. Made anew by each run that draws the sections.
+    """
+
+    _by_section: dict[str, dict[str, dict]] = field(default_factory=dict)
+
+    @classmethod
+    def following(cls, above: Exports) -> Exports:
+        """A new registry that starts with the charts of ``above`` (drawn outside a fragment)."""
+        return cls({key: dict(drawn) for key, drawn in above._by_section.items()})
+
+    def shelf(self, section: str) -> dict[str, dict]:
+        """``section``'s charts, emptied: it is about to draw them (again)."""
+        self._by_section[section] = {}
+        return self._by_section[section]
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self._specs()]
+
+    def __getitem__(self, name: str) -> dict:
+        return dict(self._specs())[name]
+
+    def _specs(self) -> Iterator[tuple[str, dict]]:
+        for drawn in self._by_section.values():
+            yield from drawn.items()

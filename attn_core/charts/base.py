@@ -1,0 +1,147 @@
+"""What every chart shares: palettes, sizes, token labels, and the two-halves builder.
+
+A builder makes its chart from two halves: a structure (marks, encodings, scales) whose
+layers read named data sets, and those data sets. ``spec`` reuses the structure while only
+the numbers change, which is what most slider moves do.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import Counter
+from collections.abc import Callable
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+DIVERGING = (
+    *("#2166ac", "#4393c3", "#92c5de", "#d1e5f0"),
+    "#f7f7f7",
+    *("#fddbc7", "#f4a582", "#d6604d", "#b2182b"),
+)
+"""Blue (negative) - white (0) - red (positive), ColorBrewer RdBu."""
+SEQUENTIAL = (
+    *("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6"),
+    *("#4292c6", "#2171b5", "#08519c", "#08306b"),
+)
+"""White (0) to dark blue (1), ColorBrewer Blues: attention weights."""
+
+RASTER_CELLS = 2500
+"""Above this many cells a heatmap is drawn as one image."""
+RASTER_COLUMNS = 64
+"""Wider than this (a model's 384 features) a heatmap is one image at any number of rows:
+its cells are a few pixels wide, too thin to hover, and thousands of marks redraw slowly."""
+VALUE_CELLS = 144
+"""Up to this many cells (12 x 12) the values are printed inside the cells."""
+LABELLED_ROWS = 64
+"""Up to this many rows a raster heatmap still names each row."""
+BEFORE_COLOUR, AFTER_COLOUR = "#7f7f7f", "#d6604d"
+INKS = ["white", "#222222"]
+"""Text colours on dark and on light cells."""
+LABEL_INK = "#80858f"
+"""Text beside the marks (values by bars, token names): legible on light and dark themes."""
+# Sizes are those of the data area; axes, labels and titles come on top. FIT_WIDTH also
+# stretches the width to the page column. (Streamlit's own default, "fit", squeezes the
+# axes into the given height instead, which flattens charts with long labels.)
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+PAD = alt.AutoSizeParams(type="pad", contains="padding")
+
+
+def token_labels(tokens: list[str]) -> list[str]:
+    """One distinct label per position: repeated tokens get ``#1``, ``#2``… suffixes.
+
+    A WordPiece token never contains a space, so ``"the #2"`` cannot collide with a token.
+    """
+    counts = Counter(tokens)
+    seen: Counter[str] = Counter()
+    labels = []
+    for tok in tokens:
+        seen[tok] += 1
+        labels.append(f"{tok} #{seen[tok]}" if counts[tok] > 1 else tok)
+    return labels
+
+
+def is_raster(shape: tuple[int, int]) -> bool:
+    """Whether ``heatmap`` draws a matrix of this shape as one image (no hover, no clicks)."""
+    return shape[0] * shape[1] > RASTER_CELLS or shape[1] > RASTER_COLUMNS
+
+
+def colour_scale(palette: str, domain: tuple[float, float]) -> alt.Scale:
+    """The Altair colour scale for ``palette`` ("diverging" or "weights") over ``domain``."""
+    stops = DIVERGING if palette == "diverging" else SEQUENTIAL
+    return alt.Scale(domain=list(domain), range=list(stops), interpolate="rgb", clamp=True)
+
+
+def symmetric_domain(matrix: np.ndarray, quantile: float = 1.0) -> tuple[float, float]:
+    """``(-m, m)`` around 0, so 0 sits at the white midpoint.
+
+    ``m`` is the largest magnitude, or with ``quantile < 1`` that quantile of the
+    magnitudes: embedding tables have a few outlier dimensions that would otherwise wash
+    every other cell out to white (the colour scale clamps; hover shows exact values).
+    """
+    m = float(np.quantile(np.abs(matrix), quantile)) if matrix.size else 1.0
+    return (-m, m) if m > 0 else (-1.0, 1.0)
+
+
+def colours(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> np.ndarray:
+    """RGB bytes ``(R, C, 3)`` of each cell, as ``colour_scale`` draws it (linear RGB)."""
+    stops = DIVERGING if palette == "diverging" else SEQUENTIAL
+    rgb = np.array([[int(s[k : k + 2], 16) for k in (1, 3, 5)] for s in stops], dtype=float)
+    lo, hi = domain
+    t = np.clip((matrix - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)  # (R, C) in [0, 1]
+    grid = np.linspace(0.0, 1.0, len(stops))  # (S,)
+    channels = [np.interp(t, grid, rgb[:, c]) for c in range(3)]  # 3 x (R, C)
+    return np.rint(np.stack(channels, axis=-1)).astype(np.uint8)  # (R, C, 3)
+
+
+Frames = dict[str, pd.DataFrame]
+"""A chart's data sets by name; its layers refer to them by name only."""
+
+
+def builder(parts: Callable[..., tuple[Callable[..., alt.TopLevelMixin], tuple, Frames]]):
+    """Make a chart builder from a function that returns a chart in two halves.
+
+    ``parts(*args, **kwargs)`` returns ``(draw, layout, frames)``: ``draw(*layout)`` makes
+    the chart's structure (marks, encodings, scales, titles) with every layer reading a
+    named data set, and ``frames`` holds those data sets. A slider move usually changes
+    the numbers but not the layout, so ``spec`` builds each layout's structure once and
+    only makes new frames after that; the builder itself returns the whole Altair chart.
+    """
+
+    @functools.wraps(parts)
+    def build(*args, **kwargs) -> alt.TopLevelMixin:
+        draw, layout, frames = parts(*args, **kwargs)
+        chart = draw(*layout)
+        chart.datasets = {name: frame.to_dict("records") for name, frame in frames.items()}
+        return chart
+
+    build.parts = parts
+    return build
+
+
+def spec(build: Callable, *args, **kwargs) -> dict:
+    """``build(*args, **kwargs).to_dict()``, quickly: what the page draws on every rerun.
+
+    The structure comes from a cache of one per layout; the data sets are the DataFrames
+    themselves (Streamlit sends them as Arrow; ``json_ready`` makes them records again).
+    """
+    draw, layout, frames = build.parts(*args, **kwargs)
+    return {**json.loads(_structure(draw, layout)), "datasets": dict(frames)}
+
+
+@functools.lru_cache(maxsize=512)
+def _structure(draw: Callable[..., alt.TopLevelMixin], layout: tuple) -> str:
+    # Kept as JSON: each call gets its own copy of the nested dicts, which Streamlit edits.
+    # Not validated here: the tests validate every builder's whole output.
+    return json.dumps(draw(*layout).to_dict(validate=False))
+
+
+def json_ready(spec: dict) -> dict:
+    """A spec from ``spec`` with its data sets as lists of records, as Vega-Lite files hold."""
+    datasets = {
+        name: rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+        for name, rows in spec.get("datasets", {}).items()
+    }
+    return {**spec, "datasets": datasets}

@@ -1,0 +1,239 @@
+"""Matrices as heatmaps: one rectangle per cell, or one raster image when they are large.
+
+Small matrices become one rectangle per cell (hover shows exact values, a click can pick a
+row). Large ones (a 256-token text makes 65 536 cells) become one raster image inside the
+same axes, so the browser draws one mark instead of tens of thousands. Both use the same
+colour stops, interpolated the same way, so the two renderings of a matrix look alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from attn_core.charts.base import (
+    FIT_WIDTH,
+    INKS,
+    LABEL_INK,
+    LABELLED_ROWS,
+    PAD,
+    VALUE_CELLS,
+    builder,
+    colour_scale,
+    colours,
+    is_raster,
+    symmetric_domain,
+)
+
+
+@builder
+def heatmap(
+    matrix: np.ndarray,
+    row_labels: list[str],
+    col_labels: list[str] | None = None,
+    *,
+    palette: str = "diverging",
+    domain: tuple[float, float] | None = None,
+    title: str = "",
+    x_title: str = "",
+    y_title: str = "",
+    value_title: str = "value",
+    select: str | None = None,
+    height: int | None = None,
+    legend: str = "right",
+):
+    """A matrix as a heatmap: rows top to bottom, columns left to right.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (R, C)
+    row_labels : list of str, length R
+        Distinct labels (see ``token_labels``).
+    col_labels : list of str, length C, optional
+        Distinct labels; ``None`` numbers the columns (for feature dimensions).
+    palette : {"diverging", "weights"}
+        Diverging is centred at 0; weights runs 0 (white) to 1 (dark blue).
+    domain : (float, float), optional
+        Colour range; by default ``(0, 1)`` for weights, else symmetric around 0: the
+        largest magnitude for token x token matrices, the 99th percentile of magnitudes
+        for token x feature ones.
+    select : str, optional
+        Name of a click selection on the row (vector rendering only), for picking a token.
+    height : int, optional
+        Plot height in pixels; by default about 28 px a row, within [140, 640]. A
+        token x token matrix (``col_labels`` given) is drawn square, at most 520 px.
+    legend : {"right", "bottom"}, default "right"
+        Where the colour legend goes; "bottom" for charts set side by side.
+
+    Returns
+    -------
+    alt.LayerChart
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    rows, cols = matrix.shape
+    if len(row_labels) != rows or (col_labels is not None and len(col_labels) != cols):
+        raise ValueError(
+            f"labels must match the matrix shape {matrix.shape}, got {len(row_labels)} rows"
+            f" and {'numbered' if col_labels is None else len(col_labels)} columns"
+        )
+    if domain is None and palette == "weights":
+        domain = (0.0, 1.0)
+    elif domain is None:
+        domain = symmetric_domain(matrix, 1.0 if col_labels is not None else 0.99)
+    domain = (float(domain[0]), float(domain[1]))
+    square = col_labels is not None  # token x token: square cells, drawn at its own size
+    if height is None:  # token x token cells get room for their rotated column labels
+        height = int(np.clip((40 if square else 28) * rows, 140, 520 if square else 640))
+    size = (title, height, square, legend)
+    if is_raster(matrix.shape):
+        frames = {
+            "image": pd.DataFrame(
+                {
+                    "x": [0],
+                    "x2": [cols],
+                    "y": [0],
+                    "y2": [rows],
+                    "url": [_png_data_url(matrix, palette, domain)],
+                }
+            ),
+            "ends": pd.DataFrame({"value": list(domain)}),
+        }
+        if rows <= LABELLED_ROWS:
+            frames["names"] = pd.DataFrame({"y": np.arange(rows) + 0.5, "label": row_labels})
+        layout = (rows, cols, palette, domain, x_title, value_title, rows <= LABELLED_ROWS)
+        return _raster_heatmap, (*layout, *size), frames
+    cells = _cells(matrix, row_labels, col_labels, palette, domain)
+    fmt = None
+    if rows * cols <= VALUE_CELLS:  # few enough cells to print each value
+        fmt = ".2f" if palette == "weights" or np.abs(matrix).max() < 10 else ".1f"
+    layout = (
+        *(tuple(row_labels), None if col_labels is None else tuple(col_labels), cols),
+        *(palette, domain, x_title, y_title, value_title, select, fmt),
+    )
+    return _vector_heatmap, (*layout, *size), {"cells": cells}
+
+
+def _cells(matrix, row_labels, col_labels, palette, domain) -> pd.DataFrame:
+    """One row per cell: its row and column, value, and the ink its printed value gets."""
+    rows, cols = matrix.shape
+    numbered = col_labels is None
+    frame = pd.DataFrame(
+        {
+            "row": np.repeat(row_labels, cols),
+            "col": np.tile(np.arange(cols) if numbered else col_labels, rows),
+            "value": matrix.ravel(),
+        }
+    )
+    lo, hi = domain
+    # Dark ink on light cells, white ink on dark ones: relative position in the colour range.
+    position = (frame["value"] - lo) / (hi - lo if hi > lo else 1.0)
+    dark = (position > 0.8) | ((position < 0.2) if palette == "diverging" else False)
+    frame["ink"] = np.where(dark, INKS[0], INKS[1])
+    if numbered:  # feature dimensions: a continuous axis 0..C that stretches to any width
+        frame["col_end"] = frame["col"] + 1
+    return frame
+
+
+def _sized(chart: alt.LayerChart, title, height, square, legend) -> alt.LayerChart:
+    chart = chart.configure_legend(orient=legend)
+    if square:
+        return chart.properties(title=title, height=height, width=height, autosize=PAD)
+    return chart.properties(title=title, height=height, autosize=FIT_WIDTH)
+
+
+def _vector_heatmap(
+    row_labels,
+    col_labels,
+    cols,
+    palette,
+    domain,
+    x_title,
+    y_title,
+    value_title,
+    select,
+    fmt,
+    *size,
+) -> alt.LayerChart:
+    if col_labels is None:  # feature dimensions: a continuous axis 0..C
+        x = alt.X("col:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title)
+        x_extra = {"x2": alt.X2("col_end")}
+    else:
+        x = alt.X("col:N", sort=list(col_labels), title=x_title, axis=alt.Axis(labelAngle=-45))
+        x_extra = {}
+    y_axis = alt.Axis(labelLimit=160, labelOverlap=False)
+    # The layers share one data set, given once to the layer.
+    base = alt.Chart().encode(
+        x=x, y=alt.Y("row:N", sort=list(row_labels), title=y_title, axis=y_axis), **x_extra
+    )
+    tips = [
+        alt.Tooltip("row:N", title=y_title or "row"),
+        alt.Tooltip("col:N", title=x_title or "column"),
+        alt.Tooltip("value:Q", title=value_title, format=".4f"),
+    ]
+    colour = alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title)
+    rect = base.mark_rect().encode(color=colour, tooltip=tips)
+    if select:
+        pick = alt.selection_point(name=select, fields=["row"], on="click", clear="dblclick")
+        rect = rect.add_params(pick)
+    layers = [rect]
+    if fmt:
+        # A printed value lies over its cell. It shows the cell's tooltip itself, or, in a
+        # chart that takes clicks, has none, so the pointer passes through to the cell.
+        if select:
+            text = base.mark_text(fontSize=13, tooltip=None)
+        else:
+            text = base.mark_text(fontSize=13).encode(tooltip=tips)
+        layers.append(
+            text.encode(
+                text=alt.Text("value:Q", format=fmt),
+                # An identity mapping; Vega-Lite 6 rejects the shorter "scale": null.
+                color=alt.Color("ink:N", scale=alt.Scale(domain=INKS, range=INKS), legend=None),
+            )
+        )
+    return _sized(alt.layer(*layers, data=alt.Data(name="cells")), *size)
+
+
+def _raster_heatmap(
+    rows, cols, palette, domain, x_title, value_title, labelled, *size
+) -> alt.LayerChart:
+    image = (
+        alt.Chart(alt.Data(name="image"))
+        # sharp cells: one pixel per cell, unblurred; no tooltip (it would show the image's URL)
+        .mark_image(aspect=False, smooth=False, tooltip=None)
+        .encode(
+            x=alt.X("x:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title),
+            x2=alt.X2("x2"),
+            y=alt.Y("y:Q", scale=alt.Scale(domain=[0, rows], reverse=True, nice=False), axis=None),
+            y2=alt.Y2("y2"),
+            url=alt.Url("url:N"),
+        )
+    )
+    # An invisible mark at the two ends of the colour scale gives the image its legend.
+    legend = (
+        alt.Chart(alt.Data(name="ends"))
+        .mark_point(opacity=0, tooltip=None)
+        .encode(color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title))
+    )
+    layers = [image, legend]
+    if labelled:
+        layers.append(
+            alt.Chart(alt.Data(name="names"))
+            .mark_text(
+                align="right", baseline="middle", dx=-4, fontSize=11, color=LABEL_INK, tooltip=None
+            )
+            .encode(x=alt.XDatum(0), y=alt.Y("y:Q"), text=alt.Text("label:N"))
+        )
+    return _sized(alt.layer(*layers), *size)
+
+
+def _png_data_url(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> str:
+    """One pixel per cell; the image mark stretches it without smoothing."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(colours(matrix, palette, domain), mode="RGB").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -1,0 +1,177 @@
+"""The whole page: its steps in order, its caches, and texts of every kind."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from pagetest import (
+    SECTION_TITLES,
+    assert_clean,
+    chart_specs,
+    new_app,
+    tokens_shown,
+    weights_table,
+)
+
+import attn_core
+from app import sections
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_page_has_the_seeds_sections_in_order(app):
+    titles = [h.value for h in app.header]
+    assert titles == [*SECTION_TITLES, "9 · Take it with you"]
+    # every step has its one-line explanation right under its title
+    main = [el for el in app.main if el.type in ("header", "caption")]
+    for step in sections.ALL:
+        at = next(i for i, el in enumerate(main) if el.type == "header" and el.value == step.TITLE)
+        assert main[at + 1].type == "caption" and main[at + 1].value == step.EXPLANATION
+    assert tokens_shown(app) == ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "Type some text"), ("   \n\t", "Type some text"), ("\x00\u200b", "no tokens")],
+)
+def test_blank_text_gives_a_message(app, text, message):
+    app.text_area(key="text").set_value(text).run()
+    assert_clean(app)
+    assert any(message in i.value for i in app.info)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "🙂🙂 emoji only 🎉",
+        "東京は日本の首都です",
+        "مرحبا كيف حالك",
+        "!!!???...",
+        "1234567890",
+        "x",
+        "שלום עולם",  # right-to-left
+        "cafe\u0301 nai\u0308ve",  # combining accents
+        "zero\u200bwidth\u200djoiners",
+        "nul\x00byte and\x07bell",
+        "qzxjvbw kwyjibo flurbification",  # words the vocabulary does not know
+        "again " * 300,  # one token repeated 300 times: truncated, never merged
+    ],
+)
+def test_unusual_text_renders(app, text):
+    app.text_area(key="text").set_value(text).run()
+    assert_clean(app)
+    table = weights_table(app)
+    np.testing.assert_allclose(table["row sum"], 1.0)
+    assert table["query"].is_unique  # every position keeps its own row
+
+
+def test_huge_paste_is_truncated_with_a_notice(app):
+    app.text_area(key="text").set_value("lorem ipsum dolor sit amet " * 4000).run()
+    assert_clean(app)
+    assert any("dropped" in w.value for w in app.warning)
+    assert len(weights_table(app)) == 256
+    # long texts switch to raster heatmaps: no chart carries a mark per matrix cell
+    for spec in chart_specs(app):
+        assert sum(len(rows) for rows in spec["datasets"].values()) < 4 * 256
+
+
+def test_changing_a_control_does_not_re_embed(monkeypatch):
+    st.cache_data.clear()
+    calls: list[str] = []
+    real = attn_core.embed
+
+    def counting(text, **kwargs):
+        calls.append(text)
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(attn_core, "embed", counting)
+    at = new_app().run()
+    assert_clean(at)
+    after_first = len(calls)
+    assert after_first == 2  # the text and the second sentence
+    at.slider(key="temperature").set_value(0.5).run()
+    at.toggle(key="causal").set_value(True).run()
+    at.radio(key="mode").set_value("learnable").run()
+    at.button_group(key="method").set_value("raw").run()
+    assert_clean(at)
+    assert len(calls) == after_first
+    at.text_area(key="text").set_value("a new text").run()
+    assert len(calls) == after_first + 1
+
+
+def test_the_default_page_never_imports_torch():
+    """Static vectors come from the model's files: the first page needs no torch at all."""
+    code = (
+        "import sys; from streamlit.testing.v1 import AppTest;"
+        "at = AppTest.from_file('dashboard.py', default_timeout=180).run();"
+        "at.slider(key='temperature').set_value(0.5).run();"
+        "at.toggle(key='causal').set_value(True).run();"
+        "assert not at.exception, at.exception;"
+        "print([m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_default_page_never_runs_the_transformer(monkeypatch):
+    """Static vectors are table rows: only a head target or the trained-head mode runs it."""
+    st.cache_data.clear()
+    heads: list[tuple] = []
+    real = attn_core.model_head
+
+    def counting(text, **kwargs):
+        heads.append((text, kwargs["layer"], kwargs["head"]))
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(attn_core, "model_head", counting)
+    at = new_app().run()
+    at.slider(key="temperature").set_value(0.5).run()
+    at.radio(key="mode").set_value("learnable").run()
+    assert_clean(at)
+    assert heads == []
+    at.button_group(key="objective").set_value("imitate").run()
+    assert_clean(at)
+    assert heads == [("hi how are you", 0, 0)]
+
+
+def test_reruns_do_not_walk_the_libraries_objects_when_collecting_garbage():
+    """Streamlit collects garbage after every rerun; what the libraries loaded is frozen out.
+
+    In a process of its own, so that no earlier test has frozen (or loaded) anything.
+    """
+    code = (
+        "import gc; from streamlit.testing.v1 import AppTest; import attn_core;"
+        "assert gc.get_freeze_count() == 0;"
+        "at = AppTest.from_file('dashboard.py', default_timeout=180).run();"
+        "assert not at.exception, at.exception;"
+        "frozen = gc.get_freeze_count();"
+        "at.slider(key='temperature').set_value(0.5).run();"
+        "again = gc.get_freeze_count();"
+        "at.button_group(key='kind').set_value('contextual').run();"
+        "assert not at.exception, at.exception;"
+        "print(frozen, again, gc.get_freeze_count(), attn_core.load_model().network_loaded)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    frozen, again, with_network, loaded = done.stdout.split()[-4:]
+    assert int(frozen) > 100_000  # Streamlit, Altair, pandas, the model's files: all in by now
+    # frozen once, not again on every rerun (a frozen object can still die by refcount)
+    assert int(again) <= int(frozen)
+    # contextual vectors brought the network in, and its objects were frozen too
+    assert loaded == "True" and int(with_network) > int(frozen) + 100_000
+
+
+def test_user_text_is_never_markdown(app):
+    hostile = "[click](https://example.com) <img src=x onerror=alert(1)> $x^2$ :red[red]"
+    app.text_area(key="text").set_value(hostile).run()
+    assert_clean(app)
+    for element in [*app.markdown, *app.caption]:
+        assert "example.com" not in element.value and "onerror" not in element.value
+    assert not re.search(r"onerror|example\.com", app.latex[0].value)

@@ -1,0 +1,56 @@
+"""Presentation mode: one step at a time, large type, steps by link and by clicker."""
+
+from __future__ import annotations
+
+from pagetest import SECTION_TITLES, assert_clean, chart_specs, open_link, weights_table
+
+
+def test_presentation_walks_through_every_step_one_at_a_time(app):
+    app.toggle(key="present").set_value(True).run()
+    assert_clean(app)
+    for step, title in enumerate(SECTION_TITLES, start=1):
+        assert [h.value for h in app.header] == [title], step
+        assert app.query_params["step"] == str(step) if step > 1 else "step" not in app.query_params
+        assert app.button(key="previous_step").proto.disabled == (step == 1)
+        assert app.button(key="next_step").proto.disabled == (step == 8)
+        if step < 8:
+            app.button(key="next_step").click().run()
+            assert_clean(app)
+    app.button(key="previous_step").click().run()
+    assert [h.value for h in app.header] == [SECTION_TITLES[6]]
+
+
+def test_settings_survive_while_their_controls_are_off_screen(app):
+    app.slider(key="temperature").set_value(3.0).run()
+    app.toggle(key="causal").set_value(True).run()
+    app.toggle(key="present").set_value(True).run()  # step 1: no temperature slider drawn
+    app.button(key="next_step").click().run()
+    app.button(key="next_step").click().run()
+    app.button(key="next_step").click().run()  # step 4, where the slider lives
+    assert_clean(app)
+    assert app.slider(key="temperature").value == 3.0
+    assert app.toggle(key="causal").value is True
+    assert weights_table(app)["largest weight"].iloc[0] == 1.0  # causal still applied
+    app.toggle(key="present").set_value(False).run()
+    assert len(app.header) == 9 and app.slider(key="temperature").value == 3.0
+
+
+def test_on_a_projector_small_charts_grow_and_their_type_is_larger():
+    def comparison(at) -> dict:
+        return next(s for s in chart_specs(at) if s.get("title") == "W, parameter-free")
+
+    at = open_link({"step": "8"})
+    small = comparison(at)
+    at = open_link({"present": "1", "step": "8"})
+    assert_clean(at)
+    large = comparison(at)
+    assert large["width"] == round(small["width"] * 1.4) > small["width"]
+    assert large["height"] == round(small["height"] * 1.4)
+    assert large["config"]["axis"]["labelFontSize"] == 16
+
+
+def test_a_link_can_open_a_presentation_on_any_step():
+    at = open_link({"present": "1", "step": "6", "text": "the river bank"})
+    assert_clean(at)
+    assert [h.value for h in at.header] == ["6 · Geometry"]
+    assert at.metric[0].label == "Spread after ÷ before"

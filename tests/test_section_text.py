@@ -1,0 +1,60 @@
+"""Steps 1-2: the text, its tokens and their vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pagetest import assert_clean, tokens_shown, weights_table
+
+import attn_core
+
+
+@pytest.mark.parametrize(
+    ("example", "first", "second"),
+    [
+        ("Two kinds of bank", "river bank", "bank raised"),
+        ("Repeated words", "the cat and the dog", "the dog chased"),
+        ("A paragraph", "Self-attention lets every word", "Attention weights"),
+        ("The seed's sentence", "hi how are you", "how old are you"),
+    ],
+)
+def test_examples_fill_both_text_boxes(app, example, first, second):
+    app.text_area(key="text").set_value("something else").run()
+    app.button_group(key="example").set_value(example).run()
+    assert_clean(app)
+    assert first in app.text_area(key="text").value
+    assert second in app.text_input(key="text2").value
+
+
+def test_repeated_tokens_keep_their_own_rows(app):
+    app.text_area(key="text").set_value("the cat and the dog").run()
+    assert_clean(app)
+    assert list(weights_table(app)["query"]) == [
+        "[CLS]",
+        "the #1",
+        "cat",
+        "and",
+        "the #2",
+        "dog",
+        "[SEP]",
+    ]
+
+
+def test_token_options(app):
+    app.text_area(key="text").set_value("embeddings work").run()
+    assert tokens_shown(app) == ["[CLS]", "em", "##bed", "##ding", "##s", "work", "[SEP]"]
+    app.toggle(key="merge").set_value(True).run()
+    assert tokens_shown(app) == ["[CLS]", "embeddings", "work", "[SEP]"]
+    app.toggle(key="special").set_value(False).run()
+    assert_clean(app)
+    assert tokens_shown(app) == ["embeddings", "work"]
+
+
+def test_vector_kind_changes_the_numbers(app):
+    before = weights_table(app)["entropy (bits)"].to_numpy()
+    app.button_group(key="kind").set_value("contextual").run()
+    assert_clean(app)
+    emb = attn_core.embed("hi how are you", kind="contextual")
+    expected = attn_core.self_attention(emb.vectors).entropy
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], expected, rtol=1e-6)
+    assert not np.allclose(before, expected)
