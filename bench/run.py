@@ -26,7 +26,6 @@ import datetime as dt
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,20 +37,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from serve import (  # noqa: E402
+    CHROMIUM_FLAGS,
+    free_port,
+    start_server,
+    wait_healthy,
+    wait_ready,
+)
+
 import attn_core  # noqa: E402
 
 WORDS = [
     *["the", "cat", "sat", "on", "a", "mat", "and", "we", "saw", "it", "run"],
     *["to", "the", "old", "red", "car", "by", "his", "new", "big", "dog"],
 ]
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TARGETS = {
     "browser": {16: 0.150, 256: 0.600},
     "rerun_ratio": 3.0,
@@ -121,35 +120,6 @@ def server_rerun(text: str, repeats: int) -> float:
     return statistics.median(times)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, script: str = "dashboard.py") -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)),
-            *("--server.address", "127.0.0.1", "--server.headless", "true"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def wait_healthy(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not become healthy")
-
-
 WATCH_DRAWING = """(() => {
   window.__last = performance.now();
   const drawn = () => { window.__last = performance.now(); };
@@ -205,7 +175,7 @@ def browser_updates(page, texts: dict[int, str], repeats: int) -> dict[int, floa
             arg=n,
             timeout=120_000,
         )
-        page.wait_for_selector(IDLE)
+        wait_ready(page)
         thumb = page.get_by_role("slider", name="Temperature τ")
         thumb.focus()
         # each press moves +0.05: a value the caches have not seen yet
@@ -219,7 +189,7 @@ def presentation_updates(page, url: str, texts: dict[int, str], repeats: int) ->
     results = {}
     for n, text in texts.items():
         page.goto(f"{url}/?{urllib.parse.urlencode({'present': 1, 'step': 4, 'text': text})}")
-        page.wait_for_selector(IDLE, timeout=180_000)
+        wait_ready(page)
         thumb = page.get_by_role("slider", name="Temperature τ")
         thumb.focus()
         times = [timed_update(page, lambda t=thumb: t.press("ArrowRight")) for _ in range(repeats)]
@@ -265,7 +235,7 @@ def cold_start(browser, repeats: int) -> tuple[float, float]:
 def peak_rss(page, url: str, text: str, pid: int) -> float:
     """The server's peak RSS in MB once it has also shown a trained head of ``text``."""
     page.goto(f"{url}/?{urllib.parse.urlencode({'mode': 'real', 'text': text})}")
-    page.wait_for_selector(IDLE, timeout=180_000)
+    wait_ready(page)
     page.get_by_text("Largest difference from the attention").wait_for(timeout=180_000)
     return peak_rss_mb(pid)
 
@@ -320,7 +290,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.add_init_script(WATCH_DRAWING)
             page.goto(url)
-            page.wait_for_selector(IDLE, timeout=180_000)
+            wait_ready(page)
             updates = browser_updates(page, texts, repeats)
             on_stage = presentation_updates(page, url, texts, repeats)
             rss = peak_rss_mb(server.pid)  # the default page, after every size, 256 included

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,63 +14,17 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from serve import CHROMIUM_FLAGS, serving, wait_ready  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """`streamlit run dashboard.py` on a free loopback port, stopped after the module."""
-    port = free_port()
     OUTPUT.mkdir(exist_ok=True)
-    log = (OUTPUT / "streamlit-server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "dashboard.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start within 120 s; see test-output/streamlit-server.log")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with (OUTPUT / "streamlit-server.log").open("w") as log, serving(log=log) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +42,7 @@ def page(browser, server) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     pg.goto(server)
-    pg.wait_for_selector(IDLE, timeout=180_000)
+    wait_ready(pg)
     yield pg
     context.close()
 
@@ -120,10 +70,25 @@ def press_clicker(page: Page, key: str, then: str) -> None:
             expect(target).to_be_visible(timeout=15_000)
             return
         except AssertionError:
-            page.wait_for_selector(IDLE)
+            wait_ready(page)
             if target.count():
                 return
     expect(target).to_be_visible()
+
+
+def settle(page: Page) -> None:
+    """Two animation frames (a resize or a chart's redraw is painted), then ready."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    wait_ready(page)
+
+
+def until(page: Page, condition, timeout: float = 120) -> None:
+    """Poll ``condition()``, something only Python sees (websocket frames), while the page
+    runs: Playwright's sync API delivers events only inside its own calls."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(50)
 
 
 def chart_titled(page: Page, title: str):
@@ -136,7 +101,7 @@ def full_page_screenshot(page: Page, path: Path) -> None:
     """Streamlit scrolls inside its own container: grow the viewport to the content first."""
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": int(height) + 40})
-    page.wait_for_timeout(1500)  # let the charts re-layout at the new size
+    settle(page)  # the charts re-layout at the new size
     page.screenshot(path=str(path), full_page=True)
 
 
@@ -146,11 +111,11 @@ def test_type_text_switch_mode_and_screenshot(page: Page):
 
     set_text(page, "the cat sat on the mat")
     expect(tokens).to_contain_text("the  ·  cat  ·  sat  ·  on  ·  the  ·  mat", timeout=60_000)
-    page.wait_for_selector(IDLE)
+    wait_ready(page)
 
     page.get_by_text("Learnable projections (random)").click()
     expect(page.get_by_text("W′ = Q Kᵀ", exact=False)).to_be_visible(timeout=60_000)
-    page.wait_for_selector(IDLE)
+    wait_ready(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
     for title in ("1 · Text and tokens", "6 · Geometry", "8 · Learnable projections"):
@@ -185,16 +150,15 @@ def test_temperature_reruns_only_the_attention_sections(browser, server):
     frames: list[bytes] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(bytes(f))))
     page.goto(server)
-    page.wait_for_selector(IDLE, timeout=180_000)
+    wait_ready(page)
     assert any(b"Type any text and watch" in f for f in frames)  # a full run sends the top
     frames.clear()
     slider = page.get_by_role("slider", name="Temperature τ")
     slider.focus()
     slider.press("ArrowRight")
     expect(slider).to_have_attribute("aria-valuetext", "1.05")
-    page.wait_for_timeout(300)
-    page.wait_for_selector(IDLE)
-    assert any(b"Output Y = W X" in f for f in frames)  # sections after the softmax: redrawn
+    until(page, lambda: any(b"Output Y = W X" in f for f in frames))  # sections after the softmax
+    wait_ready(page)
     assert not any(b"Type any text and watch" in f or b"Keep [CLS] and [SEP]" in f for f in frames)
     # every chart but the clickable W paints into one canvas instead of thousands of SVG nodes
     charts = page.locator('[data-testid="stVegaLiteChart"]')
@@ -221,7 +185,7 @@ def test_hostile_text_stays_inert(page: Page):
         "[a link](https://example.com) ![img](https://example.com/x.png) $x^2$ :red[red]",
     )
     expect(page.locator('[data-testid="stCode"]').first).to_contain_text("script", timeout=60_000)
-    page.wait_for_selector(IDLE)
+    wait_ready(page)
     assert page.title() != "pwned"
     assert page.locator("a[href*='example.com']").count() == 0
     assert page.locator("img[src='x'], img[src*='example.com']").count() == 0
@@ -233,7 +197,7 @@ def test_long_text_renders_every_panel(page: Page):
     expect(page.locator('[data-testid="stAlert"]').filter(has_text="dropped")).to_be_visible(
         timeout=60_000
     )
-    page.wait_for_selector(IDLE)
+    wait_ready(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     charts = page.locator('[data-testid="stVegaLiteChart"]')
     assert charts.count() >= 12
@@ -245,7 +209,7 @@ def test_links_restore_a_view_and_the_address_bar_follows(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(f"{server}/?text=the+dog+barked&mode=learnable&temperature=2.5&d_k=8")
-    page.wait_for_selector(IDLE, timeout=180_000)
+    wait_ready(page)
     expect(page.locator('[data-testid="stCode"]').first).to_contain_text("dog  ·  barked")
     expect(page.get_by_text("W′ = Q Kᵀ", exact=False)).to_be_visible()
     expect(page.get_by_role("slider", name="Temperature τ")).to_have_value("2.5")
@@ -304,14 +268,14 @@ def test_presentation_on_a_projector_needs_no_network(browser, server):
         lambda r: None if r.url.startswith((server, "data:", "blob:")) else elsewhere.append(r.url),
     )
     page.goto(f"{server}/?present=1&step=4")
-    page.wait_for_selector(IDLE, timeout=180_000)
+    wait_ready(page)
     expect(page.get_by_role("heading", name="4 · Normalised W")).to_be_visible()
     press_clicker(page, "PageDown", then="5 · Output Y = W X")
-    page.wait_for_selector(IDLE)
+    wait_ready(page)
     page.wait_for_function("() => location.search.includes('step=5')", timeout=30_000)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     OUTPUT.mkdir(exist_ok=True)
-    page.wait_for_timeout(1000)
+    settle(page)
     page.screenshot(path=str(OUTPUT / "presentation-step-5.png"))
     assert elsewhere == [], elsewhere  # every file the page needs came from the local server
     context.close()
@@ -326,19 +290,19 @@ def test_a_trained_head_and_training_in_the_browser(browser, server, tmp_path):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     page.goto(f"{server}/?mode=real&layer=3&head=5")
-    page.wait_for_selector(IDLE, timeout=180_000)
+    wait_ready(page)
     expect(page.get_by_text("Layer 3, head 5: W recomputed")).to_be_visible()
     expect(chart_titled(page, "W, layer 3, head 5")).to_be_attached()
     train = page.get_by_role("button", name=re.compile(r"Train$"))
     train.scroll_into_view_if_needed()
     train.click()
     expect(chart_titled(page, "W after step 300")).to_be_attached(timeout=60_000)
-    page.wait_for_selector(IDLE)
+    wait_ready(page)
     expect(page.get_by_text(re.compile(r"Learning to imitate layer 3, head 5"))).to_be_visible()
     # the step slider: Home goes back to the random start
     page.get_by_role("slider", name="Show W after step").press("Home")
     expect(chart_titled(page, "W after step 0")).to_be_attached(timeout=30_000)
-    page.wait_for_selector(IDLE)
+    wait_ready(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     full_page_screenshot(page, OUTPUT / "trained-head.png")
 
@@ -355,3 +319,20 @@ def test_a_trained_head_and_training_in_the_browser(browser, server, tmp_path):
     again = attn_core.self_attention(head.hidden, trained)
     np.testing.assert_allclose(again.weights, run.at(300).weights, rtol=1e-9)
     context.close()
+
+
+def test_after_training_the_export_list_is_what_is_on_screen(page: Page):
+    """Training redraws its part of the page alone; the export list follows it."""
+    train = page.get_by_role("button", name=re.compile(r"Train$"))
+    train.scroll_into_view_if_needed()
+    train.click()
+    expect(chart_titled(page, "Loss")).to_be_attached(timeout=120_000)
+    wait_ready(page)
+    chart_list = page.get_by_role("combobox", name="Chart")
+    chart_list.scroll_into_view_if_needed()
+    chart_list.click()
+    names = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert {"Training loss", "W during training", "Training target"} <= set(names)
+    assert len(names) == page.locator('[data-testid="stVegaLiteChart"]').count()
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
