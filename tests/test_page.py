@@ -107,17 +107,36 @@ def test_changing_a_control_does_not_re_embed(monkeypatch):
 
 def test_the_default_page_never_imports_torch():
     """Static vectors come from the model's files: the first page needs no torch at all."""
-    code = (
-        "import sys; from streamlit.testing.v1 import AppTest;"
-        "at = AppTest.from_file('dashboard.py', default_timeout=180).run();"
+    last_line = in_a_fresh_process(
+        "import sys;"
         "at.slider(key='temperature').set_value(0.5).run();"
         "at.toggle(key='causal').set_value(True).run();"
         "assert not at.exception, at.exception;"
         "print([m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules])"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert last_line == "[]"
+
+
+def in_a_fresh_process(code: str) -> str:
+    """Open the page in AppTest as ``at`` in a new Python, run ``code``; its last line."""
+    opening = (
+        "import gc; frozen_before = gc.get_freeze_count();"
+        "from streamlit.testing.v1 import AppTest;"
+        "at = AppTest.from_file('dashboard.py', default_timeout=180).run();"
+        "assert not at.exception, at.exception;"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            opening + code,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    return done.stdout.strip().splitlines()[-1]
 
 
 def test_the_default_page_never_runs_the_transformer(monkeypatch):
@@ -146,11 +165,9 @@ def test_reruns_do_not_walk_the_libraries_objects_when_collecting_garbage():
 
     In a process of its own, so that no earlier test has frozen (or loaded) anything.
     """
-    code = (
-        "import gc; from streamlit.testing.v1 import AppTest; import attn_core;"
-        "assert gc.get_freeze_count() == 0;"
-        "at = AppTest.from_file('dashboard.py', default_timeout=180).run();"
-        "assert not at.exception, at.exception;"
+    last_line = in_a_fresh_process(
+        "import attn_core;"
+        "assert frozen_before == 0;"
         "frozen = gc.get_freeze_count();"
         "at.slider(key='temperature').set_value(0.5).run();"
         "again = gc.get_freeze_count();"
@@ -158,9 +175,7 @@ def test_reruns_do_not_walk_the_libraries_objects_when_collecting_garbage():
         "assert not at.exception, at.exception;"
         "print(frozen, again, gc.get_freeze_count(), attn_core.load_model().network_loaded)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-2000:]
-    frozen, again, with_network, loaded = done.stdout.split()[-4:]
+    frozen, again, with_network, loaded = last_line.split()
     assert int(frozen) > 100_000  # Streamlit, Altair, pandas, the model's files: all in by now
     # frozen once, not again on every rerun (a frozen object can still die by refcount)
     assert int(again) <= int(frozen)
