@@ -13,6 +13,7 @@ torch, transformers or streamlit. Chart builders live in ``attn_core.charts``.
 from attn_core.attention import AttentionResult, row_entropy, self_attention, softmax
 from attn_core.embeddings import KINDS, Embedding, Head, embed, model_head, shared_words
 from attn_core.export import load_projections, reproduce, snapshot
+from attn_core.heads import PATTERNS, AllHeads, Cell, all_heads, cell, head_scores, rollout
 from attn_core.model import BUNDLED_MODEL, Model, load_model
 from attn_core.projections import INITS, Projections, random_projections
 from attn_core.reduce import METHODS, Plane, cosine, row_norms, spread_ratio, to_plane
@@ -32,17 +33,23 @@ __all__ = [
     "METHODS",
     "MODES",
     "OBJECTIVES",
+    "PATTERNS",
+    "AllHeads",
     "AttentionResult",
+    "Cell",
     "Embedding",
     "Head",
     "Model",
     "Plane",
     "Projections",
     "Training",
+    "all_heads",
     "attention_for",
+    "cell",
     "cosine",
     "defaults_for",
     "embed",
+    "head_scores",
     "load_model",
     "load_projections",
     "model_head",
@@ -50,6 +57,7 @@ __all__ = [
     "previous_token_target",
     "random_projections",
     "reproduce",
+    "rollout",
     "row_entropy",
     "row_norms",
     "self_attention",
