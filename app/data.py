@@ -85,6 +85,14 @@ def get_head(text: str, layer: int, head: int) -> attn_core.Head:
     return attn_core.model_head(text, layer=layer, head=head, model=get_network())
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def get_all_heads(text: str, special_tokens: bool, merge_subwords: bool) -> attn_core.AllHeads:
+    """Every head of the model on one text, from one forward pass."""
+    return attn_core.all_heads(
+        text, special_tokens=special_tokens, merge_subwords=merge_subwords, model=get_network()
+    )
+
+
 def model_inputs(
     text: str, settings: Mapping[str, object]
 ) -> tuple[attn_core.Embedding, np.ndarray, attn_core.Head | None] | str:

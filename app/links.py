@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from attn_core import settings
 from attn_core.embeddings import KINDS
+from attn_core.heads import PATTERNS
 from attn_core.projections import INITS, MAX_SEED
 from attn_core.reduce import METHODS
 from attn_core.settings import HEADS, LAYERS, MODES
@@ -32,8 +33,10 @@ MAX_TEXT = 2_000
 MAX_FEATURE = 383
 MAX_FOCUS = 255
 MAX_NOTICED_KEYS = 5
-STEPS = 8
-"""Steps of the walkthrough in presentation mode (the page's sections 1-8)."""
+STEPS = 9
+"""Steps of the walkthrough in presentation mode (the page's sections 1-9)."""
+RESIDUALS = tuple(round(0.05 * k, 2) for k in range(21))
+"""Rollout's residual weight: 0, 0.05, ... 1."""
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,30}")
 
 
@@ -135,6 +138,10 @@ def _encode_flag(value: object) -> str:
     return "1" if value else "0"
 
 
+def _encode_number(value: object) -> str:
+    return f"{float(value):g}"
+
+
 def _encode_temperature(value: object) -> str:
     return f"{round(float(value), 2):g}"
 
@@ -165,7 +172,12 @@ SETTINGS = (
     Setting("head", ENGINE["head"], _integer(0, HEADS - 1)),
     Setting("objective", ENGINE["objective"], _choice(OBJECTIVES)),
     Setting("train_steps", 300, _among(TRAIN_STEPS)),
-    Setting("rate", 0.003, _among(LEARNING_RATES), lambda v: f"{float(v):g}"),
+    Setting("rate", 0.003, _among(LEARNING_RATES), _encode_number),
+    Setting("heads", False, _flag, _encode_flag),
+    Setting("pattern", "previous", _choice(PATTERNS)),
+    Setting("up_to", LAYERS, _integer(1, LAYERS)),
+    Setting("residual", 0.5, _among(RESIDUALS), _encode_number),
+    Setting("col", 0, _integer(0, MAX_FOCUS)),
     Setting("present", False, _flag, _encode_flag),
     Setting("step", 1, _integer(1, STEPS)),
 )

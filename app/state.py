@@ -36,8 +36,10 @@ def init() -> None:
     run does not draw, and presentation mode draws only one section's controls.
     """
     if "notices" in st.session_state:
-        for key in links.DEFAULTS:
-            st.session_state[key] = st.session_state[key]
+        # A fragment's run can drop the value of a widget it did not draw: then the default.
+        defaults = links.defaults_for(st.session_state.get("mode", links.DEFAULTS["mode"]))
+        for key, default in defaults.items():
+            st.session_state[key] = st.session_state.get(key, default)
         return
     params = {key: st.query_params.get_all(key) for key in st.query_params}
     values, notices = links.from_query(params)

@@ -17,7 +17,7 @@ from attn_core.heads import PATTERNS, AllHeads, Cell, all_heads, cell, head_scor
 from attn_core.model import BUNDLED_MODEL, Model, load_model
 from attn_core.projections import INITS, Projections, random_projections
 from attn_core.reduce import METHODS, Plane, cosine, row_norms, spread_ratio, to_plane
-from attn_core.settings import MODES, attention_for, defaults_for, start_projections
+from attn_core.settings import MODES, attention_for, cell_for, defaults_for, start_projections
 from attn_core.training import (
     OBJECTIVES,
     Training,
@@ -46,6 +46,7 @@ __all__ = [
     "all_heads",
     "attention_for",
     "cell",
+    "cell_for",
     "cosine",
     "defaults_for",
     "embed",

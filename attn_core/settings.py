@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from attn_core.attention import AttentionResult, self_attention
+from attn_core.heads import Cell, cell
 from attn_core.projections import INITS, Projections, random_projections
 
 MODES = ("free", "learnable", "real")
@@ -58,6 +59,20 @@ def start_projections(d: int, view: Mapping[str, object]) -> Projections:
     )
 
 
+def projections_for(
+    d: int, view: Mapping[str, object], head: Projections | None = None
+) -> Projections | None:
+    """The projections the view's mode uses on inputs of width ``d``: none parameter-free,
+    the random ones, or in ``real`` mode ``head`` (a trained head's, from ``model_head``)."""
+    if view["mode"] == "learnable":
+        return start_projections(d, view)
+    if view["mode"] == "real":
+        if head is None:
+            raise ValueError("mode 'real' needs the head's projections (head=...)")
+        return head
+    return None
+
+
 def attention_for(
     x: np.ndarray,
     view: Mapping[str, object],
@@ -71,17 +86,26 @@ def attention_for(
     ``projected`` overrides the view's mode: ``False`` parameter-free, ``True`` the random
     projections (the page computes several, to compare them).
     """
-    mode = view["mode"] if projected is None else ("learnable" if projected else "free")
-    projections = None
-    if mode == "learnable":
-        projections = start_projections(x.shape[1], view)
-    elif mode == "real":
-        if head is None:
-            raise ValueError("mode 'real' needs the head's projections (head=...)")
-        projections = head
+    if projected is not None:
+        view = {**view, "mode": "learnable" if projected else "free"}
     return self_attention(
         x,
-        projections,
+        projections_for(x.shape[1], view, head),
+        scale=bool(view["scale"]),
+        temperature=float(view["temperature"]),
+        causal=bool(view["causal"]),
+    )
+
+
+def cell_for(
+    x: np.ndarray, i: int, j: int, view: Mapping[str, object], *, head: Projections | None = None
+) -> Cell:
+    """The arithmetic of ``w_ij`` in ``attention_for(x, view, head=head)``."""
+    return cell(
+        x,
+        i,
+        j,
+        projections_for(x.shape[1], view, head),
         scale=bool(view["scale"]),
         temperature=float(view["temperature"]),
         causal=bool(view["causal"]),

@@ -18,6 +18,7 @@ SECTION_TITLES = [
     "6 · Geometry",
     "7 · Context awareness",
     "8 · Learnable projections",
+    "9 · Every head at once",
 ]
 
 
@@ -78,3 +79,8 @@ def rows(spec: dict) -> list[dict]:
 def points(spec: dict) -> list[dict]:
     """A geometry map's points, before and after."""
     return [r for rows in spec["datasets"].values() for r in rows if "stage" in r]
+
+
+def output_sum(at) -> str:
+    """The LaTeX of step 5's written-out sum y_i = Σ_j w_ij v_j."""
+    return next(el.value for el in at.latex if "y_{" in el.value)

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+import attn_core
+
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output"
 sys.path.insert(0, str(ROOT / "bench"))
@@ -132,14 +134,21 @@ def test_type_text_switch_mode_and_screenshot(page: Page):
     assert (OUTPUT / "dashboard.png").stat().st_size > 50_000
 
 
-def test_clicking_a_row_of_w_focuses_that_token(page: Page):
+def test_clicking_a_cell_of_w_focuses_its_row_and_shows_its_arithmetic(page: Page):
     weights = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="w_ij").first
     weights.scroll_into_view_if_needed()
     cells = weights.locator("g.mark-rect.role-mark path")
     expect(cells).to_have_count(36)  # 6 x 6 cells, drawn as SVG
-    cells.nth(2 * 6 + 3).click()  # row 2 ("how"), column 3
+    cells.nth(2 * 6 + 3).click()  # row 2 ("how"), column 3 ("are")
     focus = page.get_by_role("combobox", name="Token focus")
     expect(focus).to_have_value("how", timeout=30_000)
+    key = page.get_by_role("combobox", name=re.compile("Key j, for query i = 2"))
+    expect(key).to_have_value("are")
+    wait_ready(page)
+    res = attn_core.self_attention(attn_core.embed("hi how are you").vectors)
+    arithmetic = page.locator('[data-testid="stMarkdownContainer"] .katex').filter(has_text="23")
+    expect(arithmetic.first).to_contain_text(f"{res.weights[2, 3]:.4f}")
+    expect(chart_titled(page, "x_2 · x_3: the largest of its 384 terms")).to_be_attached()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
@@ -239,7 +248,7 @@ def test_every_export_downloads_a_valid_file(page: Page, tmp_path):
         info.value.save_as(path)
         return path
 
-    page.get_by_role("heading", name="9 · Take it with you").scroll_into_view_if_needed()
+    page.get_by_role("heading", name="10 · Take it with you").scroll_into_view_if_needed()
     png = Image.open(download("PNG"))
     png.load()
     assert png.format == "PNG" and png.width > 600
@@ -335,4 +344,24 @@ def test_after_training_the_export_list_is_what_is_on_screen(page: Page):
     page.keyboard.press("Escape")
     assert {"Training loss", "W during training", "Training target"} <= set(names)
     assert len(names) == page.locator('[data-testid="stVegaLiteChart"]').count()
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_clicking_a_head_shows_it_in_every_step(page: Page, tmp_path):
+    page.get_by_text("Show every head").click()
+    grid = chart_titled(page, "Every head")
+    expect(grid).to_be_attached(timeout=120_000)
+    wait_ready(page)
+    grid.scroll_into_view_if_needed()
+    frames = grid.locator("g.mark-rect.role-mark path")
+    expect(frames).to_have_count(72)
+    full_page_screenshot(page, OUTPUT / "every-head.png")
+    frames.nth(3 * 12 + 5).click()  # layer 3, head 5
+    page.wait_for_function("() => location.search.includes('head=5')", timeout=60_000)
+    wait_ready(page)
+    assert "layer=3" in page.url and "mode=real" in page.url
+    expect(page.get_by_text("Layer 3, head 5: W recomputed")).to_be_visible()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_role("combobox", name="Head")).to_have_value("5")
+    expect(sidebar.get_by_role("combobox", name="Layer")).to_have_value("3")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)

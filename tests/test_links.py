@@ -31,6 +31,11 @@ A_VIEW = {
     "objective": "imitate",
     "train_steps": 500,
     "rate": 0.03,
+    "heads": True,
+    "pattern": "sep",
+    "up_to": 3,
+    "residual": 0.35,
+    "col": 4,
     "present": True,
     "step": 5,
 }

@@ -12,12 +12,12 @@ def test_presentation_walks_through_every_step_one_at_a_time(app):
         assert [h.value for h in app.header] == [title], step
         assert app.query_params["step"] == str(step) if step > 1 else "step" not in app.query_params
         assert app.button(key="previous_step").proto.disabled == (step == 1)
-        assert app.button(key="next_step").proto.disabled == (step == 8)
-        if step < 8:
+        assert app.button(key="next_step").proto.disabled == (step == 9)
+        if step < 9:
             app.button(key="next_step").click().run()
             assert_clean(app)
     app.button(key="previous_step").click().run()
-    assert [h.value for h in app.header] == [SECTION_TITLES[6]]
+    assert [h.value for h in app.header] == [SECTION_TITLES[7]]
 
 
 def test_settings_survive_while_their_controls_are_off_screen(app):
@@ -32,7 +32,7 @@ def test_settings_survive_while_their_controls_are_off_screen(app):
     assert app.toggle(key="causal").value is True
     assert weights_table(app)["largest weight"].iloc[0] == 1.0  # causal still applied
     app.toggle(key="present").set_value(False).run()
-    assert len(app.header) == 9 and app.slider(key="temperature").value == 3.0
+    assert len(app.header) == 10 and app.slider(key="temperature").value == 3.0
 
 
 def test_on_a_projector_small_charts_grow_and_their_type_is_larger():

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from pagetest import assert_clean, chart_specs, points
+from pagetest import assert_clean, chart_specs, output_sum, points
 
 import attn_core
 
@@ -16,7 +16,7 @@ def test_token_focus_writes_the_sum_with_real_numbers(app, hi):
     assert_clean(app)
     emb = hi
     res = attn_core.self_attention(emb.vectors)
-    latex = app.latex[0].value
+    latex = output_sum(app)
     assert "y_{2}" in latex
     top = int(np.argmax(res.weights[2]))
     assert f"{res.weights[2, top]:.3f}\\,x_{{{top}}}" in latex
@@ -26,9 +26,15 @@ def test_token_focus_writes_the_sum_with_real_numbers(app, hi):
 
 def test_focus_survives_a_shorter_text(app):
     app.selectbox(key="focus").set_value(5).run()
+    # the focus reran its part and the cell of step 4 (its query): nothing else
+    assert [h.value for h in app.header] == []
+    assert "w'_{5" in next(el.value for el in app.latex if "w'_{" in el.value)
+    app.run()
+    app.selectbox(key="col").set_value(4).run()
     app.text_area(key="text").set_value("hi").run()
     assert_clean(app)
     assert app.selectbox(key="focus").value == 0
+    assert app.selectbox(key="col").value == 0
 
 
 @pytest.mark.parametrize("method", ["pca", "tsne", "raw"])

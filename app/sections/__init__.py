@@ -18,6 +18,7 @@ from app.sections import (
     embeddings,
     exports,
     geometry,
+    heads,
     learnable,
     output,
     scores,
@@ -27,11 +28,11 @@ from app.sections import (
 
 READING = (text, embeddings)
 """Steps drawn by the whole page: the text and its vectors."""
-ATTENTION = (scores, weights, output, geometry, context, learnable, exports)
+ATTENTION = (scores, weights, output, geometry, context, learnable, heads, exports)
 """Steps that follow the attention settings: redrawn alone (a fragment) when those move."""
 ALL = (*READING, *ATTENTION)
-PRESENTED = ALL[:8]
-"""Presentation mode walks through steps 1-8, one at a time."""
+PRESENTED = ALL[:9]
+"""Presentation mode walks through steps 1-9, one at a time."""
 
 
 def explanation(step, real: bool) -> str:

@@ -14,7 +14,7 @@ from app.view import Exports, View
 from attn_core import export
 
 KEY = "export"
-TITLE = "9 · Take it with you"
+TITLE = "10 · Take it with you"
 EXPLANATION = (
     "Any chart as PNG or SVG, the matrices as CSV or NumPy, and a snapshot a notebook can "
     "reproduce."

@@ -7,6 +7,7 @@ import streamlit as st
 
 import attn_core
 from app import data, draw, state
+from app.sections import weights
 from app.view import Exports, View
 from attn_core import charts
 
@@ -29,6 +30,11 @@ def render(view: View, exports: Exports) -> None:
     focus(res, view.labels, exports)
 
 
+def focus_moved() -> None:
+    """The token focus is also the query of step 4's "how one weight is made": both redraw."""
+    st.rerun([FOCUS] if st.session_state["present"] else [FOCUS, weights.CELL])
+
+
 @st.fragment(key=FOCUS)
 def focus(res: attn_core.AttentionResult, labels: list[str], exports: Exports) -> None:
     """One token's row of weights, and its output written out as the actual sum."""
@@ -39,7 +45,8 @@ def focus(res: attn_core.AttentionResult, labels: list[str], exports: Exports) -
         range(len(labels)),
         format_func=lambda k: labels[k],
         key="focus",
-        help="Or click a row of the W heatmap.",
+        help="Or click a cell of the W heatmap.",
+        on_change=focus_moved,
     )
     draw.chart(
         st,

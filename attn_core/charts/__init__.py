@@ -10,7 +10,7 @@ same axes, so the browser draws one mark instead of tens of thousands. Both use 
 colour stops, interpolated the same way, so the two renderings of a matrix look alike.
 
 Modules: ``base`` (palettes, labels, the two-halves builder), ``heatmap``, ``plots``
-(bars, loss curve, geometry).
+(bars, loss curve, geometry), ``grid`` (every head at once).
 
 Encodings are written as channel objects (``alt.X2("x2")``), never as shorthand strings:
 Altair turns each string into a channel through its slow schema lookup, and these charts
@@ -31,6 +31,7 @@ from attn_core.charts.base import (
     symmetric_domain,
     token_labels,
 )
+from attn_core.charts.grid import head_grid
 from attn_core.charts.heatmap import heatmap
 from attn_core.charts.plots import bars, geometry, loss_curve
 
@@ -44,6 +45,7 @@ __all__ = [
     "colour_scale",
     "colours",
     "geometry",
+    "head_grid",
     "heatmap",
     "is_raster",
     "json_ready",

@@ -62,7 +62,7 @@ def heatmap(
         largest magnitude for token x token matrices, the 99th percentile of magnitudes
         for token x feature ones.
     select : str, optional
-        Name of a click selection on the row (vector rendering only), for picking a token.
+        Name of a click selection on the cell (its row and column; vector rendering only).
     height : int, optional
         Plot height in pixels; by default about 28 px a row, within [140, 640]. A
         token x token matrix (``col_labels`` given) is drawn square, at most 520 px.
@@ -97,7 +97,7 @@ def heatmap(
                     "x2": [cols],
                     "y": [0],
                     "y2": [rows],
-                    "url": [_png_data_url(matrix, palette, domain)],
+                    "url": [png_data_url(matrix, palette, domain)],
                 }
             ),
             "ends": pd.DataFrame({"value": list(domain)}),
@@ -177,7 +177,7 @@ def _vector_heatmap(
     colour = alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title)
     rect = base.mark_rect().encode(color=colour, tooltip=tips)
     if select:
-        pick = alt.selection_point(name=select, fields=["row"], on="click", clear="dblclick")
+        pick = alt.selection_point(name=select, fields=["row", "col"], on="click", clear="dblclick")
         rect = rect.add_params(pick)
     layers = [rect]
     if fmt:
@@ -230,7 +230,7 @@ def _raster_heatmap(
     return _sized(alt.layer(*layers), *size)
 
 
-def _png_data_url(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> str:
+def png_data_url(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> str:
     """One pixel per cell; the image mark stretches it without smoothing."""
     from PIL import Image
 

@@ -1,0 +1,171 @@
+"""Step 9: every head at once. The model's 72 trained heads on your text, the heads that
+follow a pattern, and attention followed through the layers (head average and rollout)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import attn_core
+from app import data, draw, links, state
+from app.view import Exports, View
+from attn_core import charts
+
+KEY = "heads"
+TITLE = "9 · Every head at once"
+EXPLANATION = (
+    "The model has 6 layers of 12 trained heads. Each learnt its own W_q, W_k: some look at "
+    "the previous token, some at [SEP], some at the same word."
+)
+PATTERN_NAMES = {
+    "previous": "Previous token",
+    "next": "Next token",
+    "same": "Same word",
+    "sep": "[SEP]",
+    "cls": "[CLS]",
+    "broad": "Broad",
+}
+GRID, RANKING = "heads_grid", "heads_ranking"
+"""Widget keys: a click on the grid, a row picked in the ranking."""
+
+
+def controls(real: bool) -> None:
+    """The step's controls sit beside its charts, in the fragment that draws them."""
+
+
+def render(view: View, exports: Exports) -> None:
+    if not view.real:  # a trained head has the network loaded already
+        st.toggle(
+            "Show every head (loads the model's network once: a few seconds)",
+            key="heads",
+            help="The steps above need only the model's word-embedding table.",
+        )
+        if not st.session_state["heads"]:
+            return
+    every_head(view, exports)
+
+
+def show_head(layer: int, head: int) -> None:
+    """Make (layer, head) the head every step shows: the trained-head mode, that head."""
+    st.session_state["layer"], st.session_state["head"] = int(layer), int(head)
+    if st.session_state["mode"] != "real":
+        st.session_state["mode"] = "real"
+        state.mode_changed()
+    st.rerun()  # every step changes, not only this fragment
+
+
+def head_from_grid() -> None:
+    picked = st.session_state.get(GRID, {}).get("selection", {}).get("pick", [])
+    if picked and {"layer", "head"} <= set(picked[0]):
+        show_head(picked[0]["layer"], picked[0]["head"])
+
+
+def head_from_ranking() -> None:
+    rows = st.session_state.get(RANKING, {}).get("selection", {}).get("rows", [])
+    ranked = st.session_state.get("heads_ranked", [])
+    if rows and rows[0] < len(ranked):
+        show_head(*ranked[rows[0]])
+
+
+@st.fragment(key=KEY)
+def every_head(view: View, exports: Exports) -> None:
+    shelf = exports.shelf(KEY)
+    special, merge = (
+        (True, False) if view.real else (view.settings["special"], view.settings["merge"])
+    )
+    with st.spinner("Running the model once for all 72 heads…"):
+        heads = data.get_all_heads(view.emb.text, special, merge)
+    on_show = (int(st.session_state["layer"]), int(st.session_state["head"]))
+
+    draw.chart(
+        st,
+        "Every head",
+        data.chart(charts.head_grid, heads.weights, on_show=on_show, select="pick"),
+        shelf,
+        width="content",
+        key=GRID,
+        on_select=head_from_grid,
+        selection_mode="pick",
+    )
+    st.caption(
+        "Each picture is one head's W on your text (rows: queries, columns: keys), dark blue "
+        "at that head's largest weight. Click one to show that head in every step. "
+        f"Outlined: layer {on_show[0]}, head {on_show[1]}, the head in the sidebar."
+    )
+    ranking(heads)
+    through_layers(heads, shelf)
+    state.sync_url()
+
+
+def ranking(heads: attn_core.AllHeads) -> None:
+    """The heads that most follow one pattern, best first; a row click shows that head."""
+    pattern = draw.pick_one("Heads that look at", PATTERN_NAMES, key="pattern")
+    scores = attn_core.head_scores(heads)[pattern]  # (L, H)
+    order = sorted(
+        ((layer, head) for layer in range(scores.shape[0]) for head in range(scores.shape[1])),
+        key=lambda lh: -scores[lh],
+    )[:8]
+    st.session_state["heads_ranked"] = order
+    broad = pattern == "broad"
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "layer": [layer for layer, _ in order],
+                "head": [head for _, head in order],
+                "score": [float(scores[lh]) for lh in order],
+            }
+        ),
+        column_config={
+            "score": st.column_config.ProgressColumn(
+                "mean row entropy (bits)" if broad else "mean weight there",
+                format="%.2f",
+                min_value=0.0,
+                max_value=float(max(scores.max(), 1e-9)) if broad else 1.0,
+            )
+        },
+        hide_index=True,
+        key=RANKING,
+        on_select=head_from_ranking,
+        selection_mode="single-row",
+    )
+
+
+def through_layers(heads: attn_core.AllHeads, shelf: dict[str, dict]) -> None:
+    """One layer's head average beside the rollout of every layer up to it."""
+    st.subheader("Attention through the layers", anchor=False)
+    a, b = st.columns(2)
+    up_to = a.select_slider("Up to layer", range(1, heads.shape[0] + 1), key="up_to")
+    residual = b.select_slider("Residual r", links.RESIDUALS, key="residual")
+    means = heads.layer_means()  # (L, T, T)
+    rolled = attn_core.rollout(means[:up_to], residual)  # (T, T)
+    labels = charts.token_labels(heads.tokens)
+    size = min(draw.token_square(labels) * 2, 520)
+    left, right = st.columns(2)
+    panels = (
+        (left, "Head average", means[up_to - 1], f"Layer {up_to - 1}: the mean of its 12 heads"),
+        (right, "Rollout", rolled, f"Rollout through layers 0-{up_to - 1}, r = {residual:g}"),
+    )
+    for where, name, matrix, title in panels:
+        draw.chart(
+            where,
+            name,
+            data.chart(
+                charts.heatmap,
+                matrix,
+                labels,
+                labels,
+                palette="weights",
+                domain=(0.0, float(matrix.max())),
+                title=title,
+                value_title="weight",
+                height=size,
+                legend="bottom",
+            ),
+            shelf,
+            width="content",
+        )
+    left.caption("What one layer does: its 12 heads' W, averaged. Layers count from 0.")
+    right.caption(
+        "Where each position's information came from after those layers: each layer's "
+        "average mixed with r times the identity (the residual path), multiplied through."
+    )

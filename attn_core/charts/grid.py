@@ -1,0 +1,97 @@
+"""The model view: every head's attention as a small picture, one row per layer."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from attn_core.charts.base import LABEL_INK, builder
+from attn_core.charts.heatmap import png_data_url
+
+THUMB_PIXELS = 48
+"""A thumbnail holds at most this many pixels a side: longer texts are averaged down."""
+
+
+def shrink(matrix: np.ndarray, side: int = THUMB_PIXELS) -> np.ndarray:
+    """``(T, T) -> (s, s)`` with ``s = min(T, side)``: each pixel the mean of its block."""
+    t = matrix.shape[0]
+    if t <= side:
+        return matrix
+    edges = np.linspace(0, t, side + 1).round().astype(int)  # (s + 1,)
+    rows = np.add.reduceat(matrix, edges[:-1], axis=0) / np.diff(edges)[:, None]  # (s, T)
+    return np.add.reduceat(rows, edges[:-1], axis=1) / np.diff(edges)[None, :]  # (s, s)
+
+
+IDENTITY = alt.Scale(domain=[0, 3], range=[0, 3])
+"""Outline widths as given (Vega-Lite 6 rejects ``"scale": null``)."""
+
+
+def thumbnail(weights: np.ndarray) -> str:
+    """One head's ``(T, T)`` attention as a small PNG, white at 0, dark blue at its largest."""
+    return png_data_url(shrink(weights), "weights", (0.0, float(weights.max())))
+
+
+@builder
+def head_grid(
+    weights: np.ndarray,
+    *,
+    on_show: tuple[int, int] | None = None,
+    select: str | None = None,
+    size: int = 56,
+    title: str = "",
+):
+    """Every head's attention, ``weights`` ``(L, H, T, T)``, as an L x H grid of pictures.
+
+    Each picture runs white (0) to dark blue (that head's largest weight), so a head's
+    pattern shows whatever its scale. ``on_show`` = ``(layer, head)`` is outlined;
+    ``select`` names a click selection on ``layer`` and ``head``.
+
+    Returns
+    -------
+    alt.LayerChart
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 4 or weights.shape[2] != weights.shape[3]:
+        raise ValueError(f"weights must be (L, H, T, T), got shape {weights.shape}")
+    layers, heads = weights.shape[:2]
+    cells = [(layer, head) for layer in range(layers) for head in range(heads)]
+    frame = pd.DataFrame(
+        {
+            "layer": [layer for layer, _ in cells],
+            "head": [head for _, head in cells],
+            "url": [
+                png_data_url(
+                    shrink(weights[layer, head]),
+                    "weights",
+                    (0.0, float(weights[layer, head].max())),
+                )
+                for layer, head in cells
+            ],
+            "edge": [3.0 if cell == on_show else 0.0 for cell in cells],
+        }
+    )
+    return _head_grid, (layers, heads, select, size, title), {"heads": frame}
+
+
+def _head_grid(layers, heads, select, size, title) -> alt.LayerChart:
+    step = alt.Step(size + 8)
+    x = alt.X("head:O", title="head", axis=alt.Axis(orient="top", labelAngle=0))
+    y = alt.Y("layer:O", title="layer")
+    base = alt.Chart().encode(x=x, y=y)
+    pictures = base.mark_image(width=size, height=size, smooth=False, tooltip=None).encode(
+        url=alt.Url("url:N")
+    )
+    frames = base.mark_rect(fill="white", fillOpacity=0.001, stroke="#d6604d").encode(
+        strokeWidth=alt.StrokeWidth(
+            "edge:Q", scale=alt.Scale(domain=[0, 3], range=[0, 3]), legend=None
+        ),
+        tooltip=[alt.Tooltip("layer:O"), alt.Tooltip("head:O")],
+    )
+    if select:
+        frames = frames.add_params(
+            alt.selection_point(name=select, fields=["layer", "head"], on="click", clear=False)
+        )
+    chart = alt.layer(pictures, frames, data=alt.Data(name="heads"))
+    chart = chart.properties(title=title, width=step, height=step).configure_view(strokeWidth=0)
+    return chart.configure_axis(labelColor=LABEL_INK, domain=False, ticks=False)
