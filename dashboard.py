@@ -26,6 +26,7 @@ def main() -> None:
         initial_sidebar_state="collapsed" if present else "auto",
     )
     state.sidebar([(s.KEY, s.TITLE) for s in sections.ALL])
+    st.markdown(draw.PAGE_CSS, unsafe_allow_html=True)  # a fixed stylesheet only
     if present:
         st.markdown(draw.PRESENTATION_CSS, unsafe_allow_html=True)  # a fixed stylesheet only
         state.step_bar(step)

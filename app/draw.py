@@ -13,9 +13,20 @@ import attn_core
 from app import data
 from attn_core import charts
 
+PAGE_CSS = """<style>
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 0.75rem; padding-right: 0.75rem; }
+  [data-testid="stVegaLiteChart"] {
+    max-width: 100%; overflow-x: auto; overflow-y: hidden;
+    border: 1px solid rgba(128, 128, 128, 0.35); border-radius: 0.4rem;
+  }
+}
+</style>"""
+"""On a phone, a chart wider than the screen scrolls inside its own frame (outlined, so it
+reads as one) instead of running off the edge: a fixed stylesheet, no user text in it."""
 PRESENTATION_CSS = """<style>
-html { font-size: 22px; }
-[data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 3.5rem; }
+html { font-size: 20px; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 1.5rem; }
 </style>"""
 """Larger type for a projector (Streamlit sizes text in rem): a fixed stylesheet, no user
 text in it. Charts are sized in pixels and get larger fonts from PRESENTATION_CHARTS."""
@@ -40,8 +51,8 @@ def heading(key: str, title: str, explanation: str, *, large: bool):
     """A container headed by a section's title (anchored at ``key``) and its one line."""
     box = st.container()
     box.header(title, anchor=key)
-    if large:
-        box.subheader(explanation, anchor=False)
+    if large:  # on a projector the line is read out: body text, not a caption
+        box.markdown(explanation)
     else:
         box.caption(explanation)
     return box
@@ -136,6 +147,15 @@ def matrix_with_norms(
         shelf,
         width="stretch",
     )
+
+
+STAGE = 540
+"""Pixels of a step's main chart on a projector: most of a 1080-line screen's height."""
+
+
+def main_height() -> int | None:
+    """The height of a step's main chart: the builder's own, or a projector's ``STAGE``."""
+    return STAGE if st.session_state.get("present") else None
 
 
 def token_square(labels: list[str]) -> int:

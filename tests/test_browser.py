@@ -365,3 +365,92 @@ def test_clicking_a_head_shows_it_in_every_step(page: Page, tmp_path):
     expect(sidebar.get_by_role("combobox", name="Head")).to_have_value("5")
     expect(sidebar.get_by_role("combobox", name="Layer")).to_have_value("3")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+BANK = "I sat on the river bank and watched the water"
+
+
+def computed_font_sizes(locator) -> list[float]:
+    return locator.evaluate_all("els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+
+
+def test_on_a_projector_every_token_is_named_and_the_main_chart_fills_the_screen(browser, server):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    page.goto(f"{server}/?present=1&step=4&text={BANK.replace(' ', '+')}")
+    wait_ready(page)
+    chart = chart_titled(page, "W, normalised")
+    expect(chart).to_be_visible()
+    box = chart.bounding_box()
+    assert box["height"] >= 540 and box["y"] + box["height"] <= 1080  # large, and all on screen
+    names = chart.locator("g.role-axis-label text")
+    expect(names).to_have_count(2 * 12)  # all 12 tokens on both axes, none thinned away
+    assert min(computed_font_sizes(names)) >= 16
+    values = chart.locator("g.mark-text.role-mark text")
+    expect(values).to_have_count(12 * 12)
+    assert min(computed_font_sizes(values)) >= 16
+    OUTPUT.mkdir(exist_ok=True)
+    settle(page)
+    page.screenshot(path=str(OUTPUT / "projector-step-4.png"))
+
+    page.goto(f"{server}/?present=1&step=6&text={BANK.replace(' ', '+')}")
+    wait_ready(page)
+    geometry = chart_titled(page, "Geometry")
+    expect(geometry).to_be_visible()
+    box = geometry.bounding_box()
+    assert box["height"] >= 540 and box["y"] + box["height"] <= 1080
+    expect(page.get_by_text("Grey: the token vectors x before attention")).to_be_visible()
+    settle(page)
+    page.screenshot(path=str(OUTPUT / "projector-step-6.png"))
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    context.close()
+
+
+def test_on_a_phone_nothing_runs_off_the_screen_and_touch_works(browser, server):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(f"{server}/?text={BANK.replace(' ', '+')}")
+    wait_ready(page)
+    # the sidebar waits behind its button; the page never scrolls sideways
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert (
+        sidebar.count() == 0 or sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"] <= 1
+    )
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth,"
+        " document.querySelector('[data-testid=stMain]').scrollWidth]"
+    )
+    assert max(widths) <= 390, widths
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=stMain] [data-testid]')]
+            .filter(e => e.getBoundingClientRect().right > 391)
+            .map(e => e.getAttribute('data-testid'))"""
+    )
+    assert overflowing == []
+    # a chart wider than the screen scrolls inside its own outlined frame
+    frames = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1)
+            .map(e => [getComputedStyle(e).overflowX, getComputedStyle(e).borderTopStyle])"""
+    )
+    assert frames and all(f == ["auto", "solid"] for f in frames), frames
+    # touch: a tap on a cell of W focuses its row; a tap on the slider's track moves it
+    weights = chart_titled(page, "W, normalised")
+    weights.scroll_into_view_if_needed()
+    weights.locator("g.mark-rect.role-mark path").nth(2 * 12 + 1).tap()  # row 2: "sat"
+    expect(page.get_by_role("combobox", name="Token focus")).to_have_value("sat", timeout=30_000)
+    wait_ready(page)
+    slider = page.get_by_role("slider", name="Temperature τ")
+    container = page.locator('[data-testid="stSlider"]').filter(has=slider)
+    container.evaluate("e => e.scrollIntoView({block: 'center'})")  # clear of the header
+    track, thumb = container.bounding_box(), slider.bounding_box()
+    page.touchscreen.tap(track["x"] + track["width"] * 0.6, thumb["y"] + thumb["height"] / 2)
+    page.wait_for_function("() => location.search.includes('temperature=')", timeout=30_000)
+    wait_ready(page)
+    page.get_by_role("heading", name="4 · Normalised W").scroll_into_view_if_needed()
+    settle(page)
+    page.screenshot(path=str(OUTPUT / "phone.png"))
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    context.close()

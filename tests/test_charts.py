@@ -12,6 +12,7 @@ import vl_convert
 from PIL import Image
 
 from attn_core import charts, self_attention, to_plane
+from attn_core.charts import placing
 
 LABELS6 = ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
 
@@ -93,7 +94,9 @@ def test_large_matrices_become_one_image_with_exact_colours(rng):
     assert not charts.is_raster((50, 50)) and charts.is_raster((51, 51))
     domain = (-2.0, 2.0)
     spec = charts.heatmap(m, [f"t{i}" for i in range(256)], domain=domain).to_dict()
-    assert len(data_rows(spec)) < 10  # one image row + two legend rows, not 98 304 cells
+    # one image row, two legend rows and the names of every 4th row, not 98 304 cells
+    assert len(data_rows(spec)) == 1 + 2 + 64
+    assert spec["title"]["text"] == "Every 4th token named; hover a cell for its tokens"
     url = next(r["url"] for r in data_rows(spec) if "url" in r)
     png = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
     assert png.size == (384, 256)  # one pixel per cell
@@ -150,13 +153,57 @@ def test_geometry_arrows_point_from_before_to_after():
 
 def test_geometry_labels_the_chosen_stage():
     plane = to_plane(np.eye(3), np.eye(3) * 0.5)
-    for stage, name in (("before", "x (before)"), ("after", "y (after)")):
+    for stage, points in (("before", plane.before), ("after", plane.after)):
         spec = charts.geometry(plane, ["a", "b", "c"], label_stage=stage).to_dict()
-        text_layer = spec["layer"][-1]
-        assert text_layer["mark"]["type"] == "text"
-        assert text_layer["transform"] == [{"filter": {"field": "stage", "equal": name}}]
-        names = [r for r in spec["datasets"]["points"] if r["stage"] == name]
+        assert spec["layer"][-1]["mark"]["type"] == "text"
+        names = spec["datasets"]["labels"]
         assert [r["token"] for r in names] == ["a", "b", "c"]
+        # each name belongs to a point of that stage
+        np.testing.assert_allclose([[r["x"], r["y"]] for r in names], points)
+
+
+def boxes(placed: placing.Placed, labels, extent, size, font):
+    x0, x1, y0, y1 = extent
+    px = (placed.x - x0) / (x1 - x0) * size
+    py = (y1 - placed.y) / (y1 - y0) * size
+    for k, label in enumerate(labels):
+        if placed.shown[k]:
+            w, h = placing.label_box(label, font)
+            yield k, (px[k] - w / 2, py[k] - h / 2, px[k] + w / 2, py[k] + h / 2)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("n", [6, 12, 24, 40])
+def test_placed_labels_overlap_no_label_and_no_point(seed, n):
+    rng = np.random.default_rng(seed)
+    points = rng.normal(size=(n, 2))
+    points[1] = points[0]  # a repeated static token: two names, one point
+    obstacles = np.concatenate([points, points * 0.5])  # every point drawn, after too
+    extent = (-4.0, 4.0, -4.0, 4.0)
+    size, font = 460, 13
+    labels = [f"token{k}" for k in range(n)]
+    placed = placing.place_labels(points, labels, obstacles, extent, size, font)
+    drawn = list(boxes(placed, labels, extent, size, font))
+    for a, (_, (l1, t1, r1, b1)) in enumerate(drawn):
+        assert l1 >= 0 and r1 <= size and t1 >= 0 and b1 <= size
+        for _, (l2, t2, r2, b2) in drawn[a + 1 :]:
+            assert not (l1 < r2 and l2 < r1 and t1 < b2 and t2 < b1)
+        for ox, oy in (obstacles - [extent[0], extent[3]]) * [size / 8, -size / 8]:
+            nx, ny = min(max(ox, l1), r1), min(max(oy, t1), b1)
+            assert np.hypot(ox - nx, oy - ny) >= placing.POINT_RADIUS - 1e-9
+    if n <= 12:  # room for (nearly) every name when few, two of them on one point
+        assert (~placed.shown).sum() <= (0 if n <= 6 else 1)
+
+
+def test_a_crowded_map_says_how_many_names_it_left_out():
+    plane = to_plane(np.zeros((30, 4)) + np.arange(30)[:, None] * 1e-6, np.zeros((30, 4)))
+    labels = [f"word{k}" for k in range(30)]
+    spec = charts.geometry(plane, labels, size=300).to_dict()
+    shown = len(spec["datasets"]["labels"])
+    assert shown < 30
+    assert spec["title"]["text"] == (
+        f"{30 - shown} of 30 names left out where points crowd: hover a point for its token"
+    )
 
 
 def test_heatmap_rejects_mismatched_labels(rng):
@@ -193,3 +240,45 @@ def test_loss_curve_carries_every_step_and_marks_the_chosen_one():
     assert curve[4:] == [{"step": 2, "loss": 0.4}]  # the marked step
     with pytest.raises(ValueError, match="at must be"):
         charts.loss_curve(losses, at=4)
+
+
+def axis(spec: dict, channel: str) -> dict:
+    return spec["layer"][0]["encoding"][channel]["axis"]
+
+
+@pytest.mark.parametrize("t", [2, 6, 12, 24])
+@pytest.mark.parametrize("height", [None, 250, 600])
+def test_every_token_is_named_up_to_24(t, height):
+    """No label is thinned away, each fits its cell, and the chart says nothing is thinned."""
+    labels = charts.token_labels([f"tok{i}" for i in range(t)])
+    m = np.eye(t)
+    spec = charts.heatmap(m, labels, labels, palette="weights", height=height).to_dict()
+    cell = spec["height"] / t
+    for channel in ("x", "y"):
+        ax = axis(spec, channel)
+        assert ax["labelOverlap"] is False and "values" not in ax
+        assert 9 <= ax["labelFontSize"] <= 16
+        assert ax["labelFontSize"] <= cell  # one label's height per cell
+    if height == 600 and t <= 12:  # a projector's main chart: large enough to read
+        assert axis(spec, "x")["labelFontSize"] == 16
+        assert spec["layer"][1]["mark"]["fontSize"] >= 16  # the printed values
+    assert "subtitle" not in json.dumps(spec.get("title", ""))
+
+
+def test_labels_turn_only_when_they_do_not_fit_across():
+    short = charts.heatmap(np.eye(3), ["a", "b", "c"], ["a", "b", "c"], height=300).to_dict()
+    assert axis(short, "x")["labelAngle"] == 0
+    long = ["extraordinarily", "b", "c"]
+    turned = charts.heatmap(np.eye(3), long, long, height=300).to_dict()
+    assert axis(turned, "x")["labelAngle"] in (-45, -90)
+    crowded = [f"token{i}" for i in range(24)]
+    spec = charts.heatmap(np.eye(24), crowded, crowded, height=250).to_dict()
+    assert axis(spec, "x")["labelAngle"] == -90  # 10 px columns: upright labels only
+
+
+def test_beyond_24_tokens_every_kth_is_named_and_the_chart_says_so():
+    labels = [f"t{i}" for i in range(40)]
+    spec = charts.heatmap(np.eye(40), labels, labels, height=250).to_dict()
+    ax = axis(spec, "x")
+    assert ax["values"] == labels[::2] and axis(spec, "y")["values"] == labels[::2]
+    assert spec["title"]["text"] == "Every 2nd token named; hover a cell for its tokens"

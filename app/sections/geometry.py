@@ -13,6 +13,8 @@ from attn_core import charts
 KEY = "geometry"
 TITLE = "6 · Geometry"
 EXPLANATION = "Before and after attention, in one 2-D map: the points shift closer together."
+MAP_ON_STAGE = draw.STAGE - 40
+"""The map's plot on a projector: with its legend and axes, a 1080-line screen's free height."""
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "raw": "Two raw features"}
 
 
@@ -49,15 +51,38 @@ def geometry(res: attn_core.AttentionResult, labels: list[str], exports: Exports
         )
         if method == "tsne":
             st.caption("t-SNE keeps neighbourhoods, not distances: compare shapes only.")
+        else:
+            st.markdown(reading_the_map(ratio, res.projected))
     plane = data.get_plane(before, res.output, method, features)
     name = "v (values)" if res.projected else "x (before)"
     draw.chart(
         left,
         "Geometry",
         data.chart(
-            charts.geometry, plane, labels, before_name=name, after_name="y (after)", size=460
+            charts.geometry,
+            plane,
+            labels,
+            before_name=name,
+            after_name="y (after)",
+            size=MAP_ON_STAGE if st.session_state["present"] else 460,
         ),
         exports.shelf(KEY),
         width="content",
     )
     state.sync_url()
+
+
+def reading_the_map(ratio: float, projected: bool) -> str:
+    """How to read the map, with the spread ratio in words (numbers only, no token text)."""
+    before = "value vectors v" if projected else "token vectors x"
+    how = ""
+    if not np.isnan(ratio):
+        how = (
+            f" Here the tokens end up {ratio:.0%} as spread out as they started."
+            if ratio < 1
+            else f" Here they end up {ratio:.1f} times as spread out: this attention pushed apart."
+        )
+    return (
+        f"**Grey**: the {before} before attention. **Red**: the same tokens after, each a "
+        f"weighted mean of the grey points. **Lines**: how far each one moved.{how}"
+    )

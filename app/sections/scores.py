@@ -33,6 +33,7 @@ def render(view: View, exports: Exports) -> None:
             x_title="key j",
             y_title="query i",
             value_title="w′_ij",
+            height=draw.main_height(),
         ),
         exports.shelf(KEY),
         width="content",

@@ -62,6 +62,7 @@ def render(view: View, exports: Exports) -> None:
             value_title="w_ij",
             domain=(0.0, top),
             select="pick" if clickable else None,
+            height=draw.main_height(),
         ),
         exports.shelf(KEY),
         width="content",

@@ -35,8 +35,6 @@ RASTER_COLUMNS = 64
 its cells are a few pixels wide, too thin to hover, and thousands of marks redraw slowly."""
 VALUE_CELLS = 144
 """Up to this many cells (12 x 12) the values are printed inside the cells."""
-LABELLED_ROWS = 64
-"""Up to this many rows a raster heatmap still names each row."""
 BEFORE_COLOUR, AFTER_COLOUR = "#7f7f7f", "#d6604d"
 INKS = ["white", "#222222"]
 """Text colours on dark and on light cells."""
@@ -94,6 +92,15 @@ def colours(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> np
     grid = np.linspace(0.0, 1.0, len(stops))  # (S,)
     channels = [np.interp(t, grid, rgb[:, c]) for c in range(3)]  # 3 x (R, C)
     return np.rint(np.stack(channels, axis=-1)).astype(np.uint8)  # (R, C, 3)
+
+
+def heading(title: str, note: str) -> str | alt.TitleParams:
+    """A chart's title with ``note`` under it in small grey type (alone when no title)."""
+    if not note:
+        return title
+    if not title:  # Vega draws no subtitle under an empty title
+        return alt.TitleParams(text=note, fontSize=12, fontWeight="normal", color=LABEL_INK)
+    return alt.TitleParams(text=title, subtitle=note)
 
 
 Frames = dict[str, pd.DataFrame]

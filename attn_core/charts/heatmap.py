@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
@@ -19,12 +20,12 @@ from attn_core.charts.base import (
     FIT_WIDTH,
     INKS,
     LABEL_INK,
-    LABELLED_ROWS,
     PAD,
     VALUE_CELLS,
     builder,
     colour_scale,
     colours,
+    heading,
     is_raster,
     symmetric_domain,
 )
@@ -69,6 +70,11 @@ def heatmap(
     legend : {"right", "bottom"}, default "right"
         Where the colour legend goes; "bottom" for charts set side by side.
 
+    Every token is named on both axes while a cell is tall enough for a readable label
+    (up to 24 tokens at every default size): labels grow with the cells, turn when they do
+    not fit across, and long ones end in "…" (a cell's tooltip names its tokens). Past that,
+    every k-th token is named and the chart says so under its title.
+
     Returns
     -------
     alt.LayerChart
@@ -88,7 +94,11 @@ def heatmap(
     square = col_labels is not None  # token x token: square cells, drawn at its own size
     if height is None:  # token x token cells get room for their rotated column labels
         height = int(np.clip((40 if square else 28) * rows, 140, 520 if square else 640))
-    size = (title, height, square, legend)
+    cell = height / rows  # pixels a row (and a column, when square)
+    y_labels = axis_labels(row_labels, cell, across=False)
+    x_labels = axis_labels(col_labels, cell) if square else None
+    every = max(y_labels.every, x_labels.every if x_labels else 1)
+    size = (title, thinned_note(every), height, square, legend)
     if is_raster(matrix.shape):
         frames = {
             "image": pd.DataFrame(
@@ -102,19 +112,76 @@ def heatmap(
             ),
             "ends": pd.DataFrame({"value": list(domain)}),
         }
-        if rows <= LABELLED_ROWS:
-            frames["names"] = pd.DataFrame({"y": np.arange(rows) + 0.5, "label": row_labels})
-        layout = (rows, cols, palette, domain, x_title, value_title, rows <= LABELLED_ROWS)
+        shown = np.arange(0, rows, y_labels.every)
+        frames["names"] = pd.DataFrame({"y": shown + 0.5, "label": [row_labels[i] for i in shown]})
+        layout = (rows, cols, palette, domain, x_title, value_title, y_labels.font)
         return _raster_heatmap, (*layout, *size), frames
     cells = _cells(matrix, row_labels, col_labels, palette, domain)
     fmt = None
     if rows * cols <= VALUE_CELLS:  # few enough cells to print each value
         fmt = ".2f" if palette == "weights" or np.abs(matrix).max() < 10 else ".1f"
+    value_font = int(np.clip(round(cell * 0.38), 8, 18))  # "0.25" fits its cell
     layout = (
         *(tuple(row_labels), None if col_labels is None else tuple(col_labels), cols),
-        *(palette, domain, x_title, y_title, value_title, select, fmt),
+        *(palette, domain, x_title, y_title, value_title, select, fmt, value_font),
+        *(y_labels, x_labels),
     )
     return _vector_heatmap, (*layout, *size), {"cells": cells}
+
+
+MIN_FONT, MAX_FONT = 9, 16
+"""Axis labels are sized to their cells within these pixel sizes."""
+LABEL_LIMIT = 110
+"""Pixels of a label before it ends in "…"."""
+
+
+@dataclass(frozen=True)
+class AxisLabels:
+    """How one axis names its tokens: font size, angle, and every how many a name."""
+
+    font: int
+    angle: int
+    every: int
+    values: tuple[str, ...] | None  # the named ones when thinned; None names them all
+
+
+def axis_labels(labels: list[str] | None, cell: float, across: bool = True) -> AxisLabels:
+    """Label style for an axis of ``labels``, ``cell`` pixels apart. Labels of a horizontal
+    axis (``across``) turn when they do not fit; a vertical axis's labels never need to."""
+    if labels is None:  # numbered feature dimensions: Vega's own ticks
+        return AxisLabels(MIN_FONT, 0, 1, None)
+    every = max(1, int(np.ceil(MIN_FONT * 1.05 / cell)))  # a label needs its font's height
+    room = cell * every
+    font = int(np.clip(round(room * 0.65), MIN_FONT, MAX_FONT))
+    widest = min(max(0.6 * font * len(label) for label in labels), LABEL_LIMIT)
+    if not across or widest <= room * 0.95:
+        angle = 0
+    elif room >= 1.6 * font:
+        angle = -45
+    else:
+        angle = -90
+    values = tuple(labels[::every]) if every > 1 else None
+    return AxisLabels(font, angle, every, values)
+
+
+def thinned_note(every: int) -> str:
+    """What a chart says under its title when not every token is named."""
+    if every == 1:
+        return ""
+    nth = {2: "2nd", 3: "3rd"}.get(every, f"{every}th")
+    return f"Every {nth} token named; hover a cell for its tokens"
+
+
+def _axis(labels: AxisLabels, **kwargs) -> alt.Axis:
+    extra = {} if labels.values is None else {"values": list(labels.values)}
+    return alt.Axis(
+        labelFontSize=labels.font,
+        labelAngle=labels.angle,
+        labelOverlap=False,
+        labelLimit=LABEL_LIMIT,
+        **extra,
+        **kwargs,
+    )
 
 
 def _cells(matrix, row_labels, col_labels, palette, domain) -> pd.DataFrame:
@@ -138,11 +205,13 @@ def _cells(matrix, row_labels, col_labels, palette, domain) -> pd.DataFrame:
     return frame
 
 
-def _sized(chart: alt.LayerChart, title, height, square, legend) -> alt.LayerChart:
+def _sized(chart: alt.LayerChart, title, note, height, square, legend) -> alt.LayerChart:
     chart = chart.configure_legend(orient=legend)
     if square:
-        return chart.properties(title=title, height=height, width=height, autosize=PAD)
-    return chart.properties(title=title, height=height, autosize=FIT_WIDTH)
+        return chart.properties(
+            title=heading(title, note), height=height, width=height, autosize=PAD
+        )
+    return chart.properties(title=heading(title, note), height=height, autosize=FIT_WIDTH)
 
 
 def _vector_heatmap(
@@ -156,15 +225,18 @@ def _vector_heatmap(
     value_title,
     select,
     fmt,
+    value_font,
+    y_labels,
+    x_labels,
     *size,
 ) -> alt.LayerChart:
     if col_labels is None:  # feature dimensions: a continuous axis 0..C
         x = alt.X("col:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title)
         x_extra = {"x2": alt.X2("col_end")}
     else:
-        x = alt.X("col:N", sort=list(col_labels), title=x_title, axis=alt.Axis(labelAngle=-45))
+        x = alt.X("col:N", sort=list(col_labels), title=x_title, axis=_axis(x_labels))
         x_extra = {}
-    y_axis = alt.Axis(labelLimit=160, labelOverlap=False)
+    y_axis = _axis(y_labels)
     # The layers share one data set, given once to the layer.
     base = alt.Chart().encode(
         x=x, y=alt.Y("row:N", sort=list(row_labels), title=y_title, axis=y_axis), **x_extra
@@ -184,9 +256,9 @@ def _vector_heatmap(
         # A printed value lies over its cell. It shows the cell's tooltip itself, or, in a
         # chart that takes clicks, has none, so the pointer passes through to the cell.
         if select:
-            text = base.mark_text(fontSize=13, tooltip=None)
+            text = base.mark_text(fontSize=value_font, tooltip=None)
         else:
-            text = base.mark_text(fontSize=13).encode(tooltip=tips)
+            text = base.mark_text(fontSize=value_font).encode(tooltip=tips)
         layers.append(
             text.encode(
                 text=alt.Text("value:Q", format=fmt),
@@ -198,7 +270,7 @@ def _vector_heatmap(
 
 
 def _raster_heatmap(
-    rows, cols, palette, domain, x_title, value_title, labelled, *size
+    rows, cols, palette, domain, x_title, value_title, font, *size
 ) -> alt.LayerChart:
     image = (
         alt.Chart(alt.Data(name="image"))
@@ -218,16 +290,14 @@ def _raster_heatmap(
         .mark_point(opacity=0, tooltip=None)
         .encode(color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title))
     )
-    layers = [image, legend]
-    if labelled:
-        layers.append(
-            alt.Chart(alt.Data(name="names"))
-            .mark_text(
-                align="right", baseline="middle", dx=-4, fontSize=11, color=LABEL_INK, tooltip=None
-            )
-            .encode(x=alt.XDatum(0), y=alt.Y("y:Q"), text=alt.Text("label:N"))
+    names = (
+        alt.Chart(alt.Data(name="names"))
+        .mark_text(
+            align="right", baseline="middle", dx=-4, fontSize=font, color=LABEL_INK, tooltip=None
         )
-    return _sized(alt.layer(*layers), *size)
+        .encode(x=alt.XDatum(0), y=alt.Y("y:Q"), text=alt.Text("label:N"))
+    )
+    return _sized(alt.layer(image, legend, names), *size)
 
 
 def png_data_url(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> str:

@@ -6,7 +6,16 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from attn_core.charts.base import AFTER_COLOUR, BEFORE_COLOUR, FIT_WIDTH, LABEL_INK, PAD, builder
+from attn_core.charts.base import (
+    AFTER_COLOUR,
+    BEFORE_COLOUR,
+    FIT_WIDTH,
+    LABEL_INK,
+    PAD,
+    builder,
+    heading,
+)
+from attn_core.charts.placing import place_labels
 from attn_core.reduce import Plane
 
 
@@ -151,11 +160,32 @@ def geometry(
     }
     show = show_labels if show_labels is not None else t <= 40
     labelled = (after_name if label_stage == "after" else before_name) if show else None
-    layout = (before_name, after_name, *plane.axis_titles, title, size, labelled)
+    font = int(np.clip(round(size / 32), 12, 18))  # 16 and up on a projector's 540 px
+    note = ""
+    if labelled:
+        own = plane.after if label_stage == "after" else plane.before  # (T, 2)
+        extent = (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
+        placed = place_labels(own, list(labels), everything, extent, size, font)
+        frames["labels"] = pd.DataFrame(
+            {
+                "token": labels,
+                "x": own[:, 0],
+                "y": own[:, 1],
+                "lx": placed.x,
+                "ly": placed.y,
+                "far": placed.far,
+            }
+        )[placed.shown]
+        hidden = int((~placed.shown).sum())
+        if hidden:
+            note = f"{hidden} of {t} names left out where points crowd: hover a point for its token"
+    layout = (before_name, after_name, *plane.axis_titles, title, note, size, labelled, font)
     return _geometry, layout, frames
 
 
-def _geometry(before_name, after_name, x_title, y_title, title, size, labelled) -> alt.LayerChart:
+def _geometry(
+    before_name, after_name, x_title, y_title, title, note, size, labelled, font
+) -> alt.LayerChart:
     # The scales take their extent from the data: the corners hold every point inside.
     x_scale, y_scale = alt.Scale(nice=False, zero=False), alt.Scale(nice=False, zero=False)
     xs, ys = alt.X("x:Q", scale=x_scale, title=x_title), alt.Y("y:Q", scale=y_scale, title=y_title)
@@ -189,11 +219,17 @@ def _geometry(before_name, after_name, x_title, y_title, title, size, labelled) 
         )
     )
     layers = [corners, arrows, heads, dots]
-    if labelled:  # the names, beside the points of one stage
-        layers.append(
-            alt.Chart(alt.Data(name="points"))
-            .transform_filter(alt.FieldEqualPredicate(field="stage", equal=labelled))
-            .mark_text(align="left", dx=7, dy=-7, fontSize=13, color=LABEL_INK)
-            .encode(x=xs, y=ys, text=alt.Text("token:N"))
-        )
-    return alt.layer(*layers).properties(title=title, width=size, height=size, autosize=PAD)
+    if labelled:  # the names of one stage's points, each in a free place beside its point
+        names = alt.Chart(alt.Data(name="labels"))
+        at = {"x": alt.X("lx:Q", scale=x_scale), "y": alt.Y("ly:Q", scale=y_scale)}
+        layers += [
+            names.transform_filter(alt.FieldEqualPredicate(field="far", equal=True))
+            .mark_rule(color=LABEL_INK, strokeWidth=0.8, opacity=0.7)
+            .encode(x=xs, y=ys, x2=alt.X2("lx"), y2=alt.Y2("ly")),
+            names.mark_text(
+                align="center", baseline="middle", fontSize=font, color=LABEL_INK
+            ).encode(**at, text=alt.Text("token:N"), tooltip=alt.Tooltip("token:N")),
+        ]
+    return alt.layer(*layers).properties(
+        title=heading(title, note), width=size, height=size, autosize=PAD
+    )
