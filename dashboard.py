@@ -1,8 +1,9 @@
 """Self-attention, step by step: the Streamlit page, read top to bottom like the seed.
 
 text -> embeddings X -> W' = X Xᵀ -> row-normalised W -> Y = W X -> geometry -> context
-awareness -> learnable projections. Each step is one module of ``app/sections``; this file
-is their table of contents: page config, state, sidebar, then the steps in order.
+awareness -> learnable projections -> every head of the model. Each step is one module of
+``app/sections``; this file is their table of contents: page config, state, sidebar, then
+the steps in order.
 """
 
 from __future__ import annotations

@@ -33,9 +33,10 @@ class AllHeads:
     tokens : list of str
         T labels: every word piece (as ``model_head`` sees them), or merged words and no
         special tokens if asked.
-    weights : ndarray, shape (L, H, T, T)
-        The attention each head reported; with merged words or no special tokens, pooled
-        onto those rows (``pool_attention``). Every row sums to 1.
+    weights : ndarray, shape (L, H, T, T), float32
+        The attention each head reported, in the model's own precision (72 heads of a
+        256-token text take 19 MB); with merged words or no special tokens, pooled onto
+        those rows (``pool_attention``). Every row sums to 1.
     special : list of bool
         Whether each token is [CLS] or [SEP].
     n_dropped : int
@@ -56,7 +57,7 @@ class AllHeads:
 
     def layer_means(self) -> np.ndarray:
         """Each layer's heads averaged: ``(L, H, T, T) -> (L, T, T)``."""
-        return self.weights.mean(axis=1)
+        return self.weights.mean(axis=1, dtype=np.float64)
 
 
 def all_heads(
@@ -93,12 +94,12 @@ def all_heads(
     rows = _word_groups(pieces, special) if merge_subwords else [[i] for i in range(len(ids))]
     if not special_tokens:
         rows = [r for r in rows if not special[r[0]]]
-    weights = attentions.astype(np.float64)  # (L, H, P, P)
+    weights = attentions  # (L, H, P, P), float32 as the model computed it
     if rows != [[i] for i in range(len(ids))]:
         groups = [tuple(r) for r in rows]
         weights = np.stack(
             [np.stack([pool_attention(w, groups) for w in layer]) for layer in weights]
-        )  # (L, H, T, T)
+        ).astype(np.float32)  # (L, H, T, T)
     return AllHeads(
         tokens=[_join_pieces([pieces[i] for i in r]) for r in rows],
         weights=weights,
@@ -155,26 +156,27 @@ def head_scores(heads: AllHeads) -> dict[str, np.ndarray]:
     on those tokens (0 if they are not among the tokens), "broad" the mean row entropy in
     bits. A head that attends exactly to the previous token scores 1 on "previous".
     """
-    w = heads.weights  # (L, H, T, T)
-    t = w.shape[-1]
+    t = heads.weights.shape[-1]
     tokens = np.array(heads.tokens, dtype=object)
-    scores: dict[str, np.ndarray] = {}
-    rows = np.arange(t)
-    zero = np.zeros(w.shape[:2])
-    scores["previous"] = w[..., rows[1:], rows[1:] - 1].mean(axis=-1) if t > 1 else zero
-    scores["next"] = w[..., rows[:-1], rows[:-1] + 1].mean(axis=-1) if t > 1 else zero
     same = (tokens[:, None] == tokens[None, :]) & ~np.eye(t, dtype=bool)  # (T, T)
     repeated = same.any(axis=1)  # (T,)
-    on_same = (w * same).sum(axis=-1)  # (L, H, T)
-    scores["same"] = on_same[..., repeated].mean(axis=-1) if repeated.any() else zero
     special = np.array(heads.special, dtype=bool)
-    for name, position in (("cls", 0), ("sep", t - 1)):
-        if special[position]:
-            scores[name] = w[..., :, position].mean(axis=-1)
-        else:
-            scores[name] = zero
-    scores["broad"] = row_entropy(w).mean(axis=-1)
-    return scores
+    rows = np.arange(t)
+    per_layer = []
+    for layer in heads.weights:  # one layer at a time: a 256-token layer is 3 MB, not 19
+        w = layer.astype(np.float64)  # (H, T, T)
+        scores = dict.fromkeys(PATTERNS, np.zeros(w.shape[0]))
+        if t > 1:
+            scores["previous"] = w[:, rows[1:], rows[1:] - 1].mean(axis=-1)
+            scores["next"] = w[:, rows[:-1], rows[:-1] + 1].mean(axis=-1)
+        if repeated.any():
+            scores["same"] = (w * same).sum(axis=-1)[:, repeated].mean(axis=-1)
+        for name, position in (("cls", 0), ("sep", t - 1)):
+            if special[position]:
+                scores[name] = w[:, :, position].mean(axis=-1)
+        scores["broad"] = row_entropy(w).mean(axis=-1)
+        per_layer.append(scores)
+    return {name: np.stack([s[name] for s in per_layer]) for name in PATTERNS}
 
 
 @dataclass(frozen=True)
