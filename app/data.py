@@ -85,12 +85,19 @@ def get_head(text: str, layer: int, head: int) -> attn_core.Head:
     return attn_core.model_head(text, layer=layer, head=head, model=get_network())
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def get_all_heads(text: str, special_tokens: bool, merge_subwords: bool) -> attn_core.AllHeads:
-    """Every head of the model on one text, from one forward pass."""
-    return attn_core.all_heads(
+    """Every head of the model on one text, from one forward pass.
+
+    Shared, read-only, by every session that shows this text, not copied per run: the 72
+    heads of a 256-token text take 19 MB, and a data cache would unpickle a fresh copy on
+    every rerun. Eight texts are kept.
+    """
+    heads = attn_core.all_heads(
         text, special_tokens=special_tokens, merge_subwords=merge_subwords, model=get_network()
     )
+    heads.weights.flags.writeable = False
+    return heads
 
 
 def model_inputs(
