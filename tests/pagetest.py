@@ -66,9 +66,14 @@ def value_title(spec: dict) -> str | None:
     """The title of a heatmap's colour legend ("w_ij", "x"...): which matrix it shows."""
     for layer in spec.get("layer", []):
         colour = layer.get("encoding", {}).get("color", {})
-        if colour.get("field") == "value":
+        if colour.get("field") == "shade":
             return colour.get("title")
     return None
+
+
+def colour_range(spec: dict) -> list[float]:
+    """A heatmap's colour range: the two ends it sends as data (``charts.heatmap``)."""
+    return [row["shade"] for row in spec["datasets"]["ends"]]
 
 
 def rows(spec: dict) -> list[dict]:

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 import attn_core
+from attn_core import charts
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output"
@@ -150,6 +151,28 @@ def test_clicking_a_cell_of_w_focuses_its_row_and_shows_its_arithmetic(page: Pag
     expect(arithmetic.first).to_contain_text(f"{res.weights[2, 3]:.4f}")
     expect(chart_titled(page, "x_2 · x_3: the largest of its 384 terms")).to_be_attached()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_cells_of_w_sit_in_text_order_and_take_their_weights_colour(page: Page):
+    """The axes' order and the colour range are data (so a new text reuses the chart): the
+    browser must still put cell (i, j) in row i, column j and colour it by w_ij on 0-1."""
+    weights = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="w_ij").first
+    weights.scroll_into_view_if_needed()
+    cells = weights.locator("g.mark-rect.role-mark path")
+    expect(cells).to_have_count(36)
+    drawn = cells.evaluate_all(
+        "cs => cs.map(c => { const b = c.getBoundingClientRect();"
+        " return [b.x, b.y, getComputedStyle(c).fill]; })"
+    )
+    res = attn_core.self_attention(attn_core.embed("hi how are you").vectors)
+    expected = charts.colours(res.weights, "weights", (0.0, 1.0))
+    xs = sorted({round(x) for x, _, _ in drawn})
+    ys = sorted({round(y) for _, y, _ in drawn})
+    for k, (x, y, fill) in enumerate(drawn):  # the data's order: row by row
+        i, j = divmod(k, 6)
+        assert (ys.index(round(y)), xs.index(round(x))) == (i, j)
+        rgb = [int(v) for v in re.findall(r"\d+", fill)[:3]]
+        assert max(abs(a - b) for a, b in zip(rgb, expected[i, j], strict=True)) <= 2, (i, j)
 
 
 def test_temperature_reruns_only_the_attention_sections(browser, server):

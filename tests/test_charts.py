@@ -64,7 +64,11 @@ def test_small_heatmap_carries_every_value_and_prints_them(rng):
         for j, b in enumerate(LABELS6):
             assert got[(a, b)] == m[i, j]
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
-    assert marks == ["rect", "text"]
+    assert marks == ["rect", "text", "point"]
+    # the colour range is data: the largest magnitude both ways, on an invisible mark
+    assert spec["layer"][2]["mark"]["opacity"] == 0
+    top = np.abs(m).max()
+    assert [r["shade"] for r in spec["datasets"]["ends"]] == [-top, top]
     assert spec["width"] == spec["height"]  # token x token is square
 
 
@@ -72,10 +76,10 @@ def test_a_printed_value_shows_its_cells_tooltip_or_lets_a_click_through(rng):
     """The number lies over its cell: it tells the same three things, never the ink; in a
     chart that takes clicks it has no tooltip, so hover and click reach the cell below."""
     m, labels = rng.normal(size=(3, 3)), ["a", "b", "c"]
-    cell, text = charts.heatmap(m, labels, labels).to_dict()["layer"]
+    cell, text, _ = charts.heatmap(m, labels, labels).to_dict()["layer"]
     fields = [[t["field"] for t in layer["encoding"]["tooltip"]] for layer in (cell, text)]
     assert fields == [["row", "col", "value"]] * 2
-    cell, text = charts.heatmap(m, labels, labels, select="pick").to_dict()["layer"]
+    cell, text, _ = charts.heatmap(m, labels, labels, select="pick").to_dict()["layer"]
     assert [t["field"] for t in cell["encoding"]["tooltip"]] == ["row", "col", "value"]
     assert text["mark"]["tooltip"] is None and "tooltip" not in text["encoding"]
 
@@ -83,7 +87,7 @@ def test_a_printed_value_shows_its_cells_tooltip_or_lets_a_click_through(rng):
 def test_values_are_not_printed_in_crowded_heatmaps(rng):
     labels = charts.token_labels([f"w{i}" for i in range(20)])
     spec = charts.heatmap(rng.random((20, 20)), labels, labels, palette="weights").to_dict()
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect"]
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect", "point"]
 
 
 def test_large_matrices_become_one_image_with_exact_colours(rng):
@@ -224,10 +228,20 @@ def test_spec_keeps_the_structure_when_only_numbers_change(rng):
     # every reference points at a data set that exists
     refs = [layer.get("data", {}).get("name") for layer in a["layer"]] + [a["data"]["name"]]
     assert {r for r in refs if r} <= set(a_data)
-    # a new layout (other labels) is a new structure
-    other = charts.spec(charts.heatmap, first, list("wxyz"), list("wxyz"), palette="weights")
-    other.pop("datasets")
-    assert other != a
+    # other tokens of about the same length, or another colour range, are data too
+    words = charts.token_labels(["w", "x", "w", "z"])
+    other = charts.spec(charts.heatmap, first, words, words, palette="weights", domain=(0.0, 0.3))
+    other_data = other.pop("datasets")
+    assert other == a
+    assert other_data["ends"]["shade"].tolist() == [0.0, 0.3]
+    # the axes keep the text's order through the data: row i, column j
+    cells = other_data["cells"]
+    assert cells["row"].tolist() == [words[i] for i in cells["i"]]
+    assert cells["col"].tolist() == [words[j] for j in cells["j"]]
+    # more tokens are a new structure (label sizes follow the cells)
+    more = charts.spec(charts.heatmap, rng.random((9, 9)), list("abcdefghi"), list("abcdefghi"))
+    more.pop("datasets")
+    assert more != a
 
 
 def test_loss_curve_carries_every_step_and_marks_the_chosen_one():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pagetest import assert_clean, chart_specs, rows, value_title, weights_table
+from pagetest import assert_clean, chart_specs, colour_range, rows, value_title, weights_table
 
 import attn_core
 
@@ -35,7 +35,7 @@ def test_heatmaps_hold_the_real_matrices(app, hi):
 def test_stretch_colours_keeps_the_weights_and_changes_the_colour_range(app, hi):
     def weight_domain() -> list[float]:
         spec = next(s for s in chart_specs(app) if value_title(s) == "w_ij")
-        return spec["layer"][0]["encoding"]["color"]["scale"]["domain"]
+        return colour_range(spec)
 
     assert weight_domain() == [0.0, 1.0]
     app.toggle(key="stretch").set_value(True).run()

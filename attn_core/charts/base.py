@@ -66,10 +66,15 @@ def is_raster(shape: tuple[int, int]) -> bool:
     return shape[0] * shape[1] > RASTER_CELLS or shape[1] > RASTER_COLUMNS
 
 
-def colour_scale(palette: str, domain: tuple[float, float]) -> alt.Scale:
-    """The Altair colour scale for ``palette`` ("diverging" or "weights") over ``domain``."""
+def colour_scale(palette: str) -> alt.Scale:
+    """The Altair colour scale for ``palette`` ("diverging" or "weights").
+
+    Its domain is the data's: each heatmap sends the two ends of its colour range as an
+    invisible ``ends`` data set and its cells' values clipped to that range. The range is
+    then data, not structure, so a new text or a stretched range reuses the chart.
+    """
     stops = DIVERGING if palette == "diverging" else SEQUENTIAL
-    return alt.Scale(domain=list(domain), range=list(stops), interpolate="rgb", clamp=True)
+    return alt.Scale(range=list(stops), interpolate="rgb", zero=False, nice=False)
 
 
 def symmetric_domain(matrix: np.ndarray, quantile: float = 1.0) -> tuple[float, float]:

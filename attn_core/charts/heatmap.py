@@ -110,23 +110,30 @@ def heatmap(
                     "url": [png_data_url(matrix, palette, domain)],
                 }
             ),
-            "ends": pd.DataFrame({"value": list(domain)}),
+            "ends": ends(domain),
         }
         shown = np.arange(0, rows, y_labels.every)
         frames["names"] = pd.DataFrame({"y": shown + 0.5, "label": [row_labels[i] for i in shown]})
-        layout = (rows, cols, palette, domain, x_title, value_title, y_labels.font)
+        layout = (rows, cols, palette, x_title, value_title, y_labels.font)
         return _raster_heatmap, (*layout, *size), frames
     cells = _cells(matrix, row_labels, col_labels, palette, domain)
     fmt = None
     if rows * cols <= VALUE_CELLS:  # few enough cells to print each value
         fmt = ".2f" if palette == "weights" or np.abs(matrix).max() < 10 else ".1f"
     value_font = int(np.clip(round(cell * 0.38), 8, 18))  # "0.25" fits its cell
+    # The tokens are data (their order a column), not structure: a new text of about the
+    # same length reuses the chart's structure, which takes most of a chart's build.
     layout = (
-        *(tuple(row_labels), None if col_labels is None else tuple(col_labels), cols),
-        *(palette, domain, x_title, y_title, value_title, select, fmt, value_font),
+        *(col_labels is None, cols),
+        *(palette, x_title, y_title, value_title, select, fmt, value_font),
         *(y_labels, x_labels),
     )
-    return _vector_heatmap, (*layout, *size), {"cells": cells}
+    return _vector_heatmap, (*layout, *size), {"cells": cells, "ends": ends(domain)}
+
+
+def ends(domain: tuple[float, float]) -> pd.DataFrame:
+    """The two ends of a colour range, as the invisible points that set its scale."""
+    return pd.DataFrame({"shade": list(domain)})
 
 
 MIN_FONT, MAX_FONT = 9, 16
@@ -193,9 +200,13 @@ def _cells(matrix, row_labels, col_labels, palette, domain) -> pd.DataFrame:
             "row": np.repeat(row_labels, cols),
             "col": np.tile(np.arange(cols) if numbered else col_labels, rows),
             "value": matrix.ravel(),
+            "i": np.repeat(np.arange(rows), cols),  # the axes' order
         }
     )
+    if not numbered:
+        frame["j"] = np.tile(np.arange(cols), rows)
     lo, hi = domain
+    frame["shade"] = frame["value"].clip(lo, hi)  # the colour: clamped to the range
     # Dark ink on light cells, white ink on dark ones: relative position in the colour range.
     position = (frame["value"] - lo) / (hi - lo if hi > lo else 1.0)
     dark = (position > 0.8) | ((position < 0.2) if palette == "diverging" else False)
@@ -215,11 +226,9 @@ def _sized(chart: alt.LayerChart, title, note, height, square, legend) -> alt.La
 
 
 def _vector_heatmap(
-    row_labels,
-    col_labels,
+    numbered,
     cols,
     palette,
-    domain,
     x_title,
     y_title,
     value_title,
@@ -230,23 +239,23 @@ def _vector_heatmap(
     x_labels,
     *size,
 ) -> alt.LayerChart:
-    if col_labels is None:  # feature dimensions: a continuous axis 0..C
+    if numbered:  # feature dimensions: a continuous axis 0..C
         x = alt.X("col:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title)
         x_extra = {"x2": alt.X2("col_end")}
     else:
-        x = alt.X("col:N", sort=list(col_labels), title=x_title, axis=_axis(x_labels))
+        x = alt.X("col:N", sort=_in_order("j"), title=x_title, axis=_axis(x_labels))
         x_extra = {}
     y_axis = _axis(y_labels)
     # The layers share one data set, given once to the layer.
     base = alt.Chart().encode(
-        x=x, y=alt.Y("row:N", sort=list(row_labels), title=y_title, axis=y_axis), **x_extra
+        x=x, y=alt.Y("row:N", sort=_in_order("i"), title=y_title, axis=y_axis), **x_extra
     )
     tips = [
         alt.Tooltip("row:N", title=y_title or "row"),
         alt.Tooltip("col:N", title=x_title or "column"),
         alt.Tooltip("value:Q", title=value_title, format=".4f"),
     ]
-    colour = alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title)
+    colour = alt.Color("shade:Q", scale=colour_scale(palette), title=value_title)
     rect = base.mark_rect().encode(color=colour, tooltip=tips)
     if select:
         pick = alt.selection_point(name=select, fields=["row", "col"], on="click", clear="dblclick")
@@ -262,16 +271,36 @@ def _vector_heatmap(
         layers.append(
             text.encode(
                 text=alt.Text("value:Q", format=fmt),
-                # An identity mapping; Vega-Lite 6 rejects the shorter "scale": null.
-                color=alt.Color("ink:N", scale=alt.Scale(domain=INKS, range=INKS), legend=None),
+                # The ink by a test, not a scale: the colour scale is the cells' alone.
+                color=alt.condition(
+                    alt.datum.ink == INKS[0], alt.value(INKS[0]), alt.value(INKS[1])
+                ),
             )
         )
-    return _sized(alt.layer(*layers, data=alt.Data(name="cells")), *size)
+    # The range mark shares the cells' colour scale but not their legend (a gradient; its
+    # own would be one of symbols).
+    layers.append(_range(palette, value_title, legend=False))
+    chart = alt.layer(*layers, data=alt.Data(name="cells")).resolve_legend(color="independent")
+    return _sized(chart, *size)
 
 
-def _raster_heatmap(
-    rows, cols, palette, domain, x_title, value_title, font, *size
-) -> alt.LayerChart:
+def _range(palette: str, value_title: str, legend: bool = True) -> alt.Chart:
+    """An invisible mark at the two ends of the colour range: the colour scale's domain."""
+    colour = alt.Color(
+        "shade:Q",
+        scale=colour_scale(palette),
+        title=value_title,
+        **({} if legend else {"legend": None}),
+    )
+    return alt.Chart(alt.Data(name="ends")).mark_point(opacity=0, tooltip=None).encode(color=colour)
+
+
+def _in_order(position: str) -> alt.EncodingSortField:
+    """Tokens along an axis in the order of their ``position`` column (text order)."""
+    return alt.EncodingSortField(field=position, op="min")
+
+
+def _raster_heatmap(rows, cols, palette, x_title, value_title, font, *size) -> alt.LayerChart:
     image = (
         alt.Chart(alt.Data(name="image"))
         # sharp cells: one pixel per cell, unblurred; no tooltip (it would show the image's URL)
@@ -284,12 +313,7 @@ def _raster_heatmap(
             url=alt.Url("url:N"),
         )
     )
-    # An invisible mark at the two ends of the colour scale gives the image its legend.
-    legend = (
-        alt.Chart(alt.Data(name="ends"))
-        .mark_point(opacity=0, tooltip=None)
-        .encode(color=alt.Color("value:Q", scale=colour_scale(palette, domain), title=value_title))
-    )
+    legend = _range(palette, value_title)  # the image's colours have no scale of their own
     names = (
         alt.Chart(alt.Data(name="names"))
         .mark_text(

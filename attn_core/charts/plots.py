@@ -37,22 +37,29 @@ def bars(
     -------
     alt.LayerChart
     """
-    frame = pd.DataFrame({"label": labels, "value": np.asarray(values, dtype=np.float64)})
+    frame = pd.DataFrame(
+        {
+            "label": labels,
+            "value": np.asarray(values, dtype=np.float64),
+            "i": np.arange(len(labels)),  # the bars' order: data, so new labels reuse the layout
+        }
+    )
     height = height or int(np.clip(22 * len(labels), 80, 640))
     domain = None if domain is None else (float(domain[0]), float(domain[1]))
-    layout = (tuple(labels), title, value_title, domain, colour, fmt, height)
+    layout = (len(labels) <= 40, title, value_title, domain, colour, fmt, height)
     return _bars, layout, {"bars": frame}
 
 
-def _bars(labels, title, value_title, domain, colour, fmt, height) -> alt.LayerChart:
+def _bars(printed, title, value_title, domain, colour, fmt, height) -> alt.LayerChart:
     scale = alt.Scale(domain=list(domain)) if domain else alt.Undefined
+    order = alt.EncodingSortField(field="i", op="min")
     base = alt.Chart().encode(
-        y=alt.Y("label:N", sort=list(labels), title=None, axis=alt.Axis(labelLimit=160)),
+        y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
         x=alt.X("value:Q", title=value_title, scale=scale),
         tooltip=[alt.Tooltip("label:N", title="token"), alt.Tooltip("value:Q", format=".4f")],
     )
     layers = [base.mark_bar(color=colour)]
-    if len(labels) <= 40:
+    if printed:
         layers.append(
             base.mark_text(align="left", dx=3, fontSize=12, color=LABEL_INK).encode(
                 text=alt.Text("value:Q", format=fmt)
