@@ -1,6 +1,6 @@
 """Many viewers at once: concurrent browser sessions against one local server.
 
-    python bench/load.py                         # 20 sessions x 10 changes (a few minutes)
+    python bench/load.py                         # 30 sessions x 10 changes (a few minutes)
     python bench/load.py --sessions 4 --changes 3
 
 Starts `streamlit run dashboard.py` on a free loopback port and opens ``--sessions`` pages
@@ -8,7 +8,9 @@ in one headless Chromium. Every session types ``--changes`` texts of its own, ea
 a marker no other session uses, and waits for the page to show that text's tokens. It
 counts errors (a traceback on the page, a timeout, another session's marker showing up),
 and reports the median and 95th percentile time from submitting a text to seeing its
-tokens. Local only, bounded in sessions, changes and time; exits 1 on any error.
+tokens, and the server's CPU time per text change (the whole run's CPU over the changes,
+page loads included), from which the changes per second one core serves follow. Local
+only, bounded in sessions, changes and time; exits 1 on any error.
 
 The browsers run at low CPU priority (``nice``): twenty Chromium renderers on the server's
 own two cores would otherwise take nearly all of its CPU, which says more about the test
@@ -29,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serve import CHROMIUM_FLAGS, serving, wait_ready_async
+from serve import CHROMIUM_FLAGS, cpu_seconds, serving, wait_ready_async
 
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 MAX_SESSIONS, MAX_CHANGES = 50, 50
@@ -121,7 +123,7 @@ async def run_load(url: str, sessions: int, changes: int) -> Report:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--changes", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=900, help="seconds for the whole run")
     args = parser.parse_args(argv)
@@ -129,16 +131,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"sessions and changes must be in 1..{MAX_SESSIONS} and 1..{MAX_CHANGES}")
 
     started = time.perf_counter()
-    with serving() as (url, _):
+    with serving() as (url, server):
+        cpu = cpu_seconds(server.pid)
         report = asyncio.run(
             asyncio.wait_for(run_load(url, args.sessions, args.changes), args.timeout)
         )
+        cpu = cpu_seconds(server.pid) - cpu
     expected = args.sessions * args.changes
+    per_change = cpu / max(len(report.latencies), 1)
     print(
         f"{args.sessions} sessions x {args.changes} changes in "
         f"{time.perf_counter() - started:.0f} s: {len(report.latencies)}/{expected} answered, "
         f"{len(report.errors)} errors; text -> its tokens: median "
-        f"{statistics.median(report.latencies or [0]):.2f} s, p95 {report.p(0.95):.2f} s"
+        f"{statistics.median(report.latencies or [0]):.2f} s, p95 {report.p(0.95):.2f} s; "
+        f"server CPU {per_change * 1000:.0f} ms per change (page loads included), "
+        f"about {1 / per_change:.0f} changes a second per core"
     )
     for error in report.errors[:20]:
         print("  error:", error)

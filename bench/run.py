@@ -14,10 +14,12 @@ For texts of 16, 64, 128 and 256 word pieces it measures (medians of several run
                   (d_k 64) and at the widest projections (d_k 384), imitating layer 0, head 0
   every head      in the browser, once the network is loaded: from asking for every head
                   (step 9) to its 72 pictures drawn, each time on a text no cache has seen
-and once: the cold start (`streamlit run` to the first complete render) next to its own
-floor (a fresh process importing torch + sentence-transformers and loading the model), and
-the server's peak memory (RSS high-water mark) after serving the 256-token text, and again
-after showing a trained head of it, which loads the network the default page does without.
+and once: the server's CPU time per text change (a new text of about 14 word pieces typed
+into the default page, beside the 16-piece floor), the cold start (`streamlit run` to the
+first complete render) next to its own floor (a fresh process importing torch +
+sentence-transformers and loading the model), and the server's peak memory (RSS high-water
+mark) after serving the 256-token text, and again after showing a trained head of it and
+every head of each text, which load the network the default page does without.
 Times drift on shared machines, so each is also given as a ratio to its floor.
 """
 
@@ -41,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from serve import (  # noqa: E402
     CHROMIUM_FLAGS,
+    cpu_seconds,
     free_port,
     start_server,
     wait_healthy,
@@ -55,6 +58,7 @@ WORDS = [
 ]
 TARGETS = {
     "browser": {16: 0.150, 256: 0.600},
+    "text_cpu": 0.060,
     "rerun_ratio": 3.0,
     "cold_ratio": 1.3,
     "rss": 700,
@@ -187,6 +191,34 @@ def browser_updates(page, texts: dict[int, str], repeats: int) -> dict[int, floa
     return results
 
 
+NOUNS = ["river", "bank", "water", "light", "stone", "cloud", "bird", "tree", "wind", "field"]
+
+
+def text_cpu(page, pid: int, repeats: int) -> tuple[float, int]:
+    """The server's CPU seconds per text change on the default page (median), and the text's
+    word pieces: each text is new, about 14 word pieces, typed and sent as a viewer would."""
+    spent = []
+    for r in range(repeats):
+        a, b, c = (NOUNS[(r + k) % len(NOUNS)] for k in (0, 3, 7))
+        text = f"The {a} and the {b} sat quietly by the old {c} today"
+        box = page.get_by_label("Text", exact=True)
+        box.fill(text)
+        cpu = cpu_seconds(pid)
+        box.press("Control+Enter")
+        page.wait_for_function(
+            "s => { const c = document.querySelector('[data-testid=stCode]');"
+            " return c !== null && c.innerText.includes(s); }",
+            arg=f"old  ·  {c}",
+            timeout=120_000,
+        )
+        wait_ready(page)
+        spent.append(cpu_seconds(pid) - cpu)
+    pieces = int(page.evaluate(
+        "() => document.querySelector('[data-testid=stCode]').innerText.split('·').length"
+    ))  # fmt: skip
+    return statistics.median(spent), pieces
+
+
 def presentation_updates(page, url: str, texts: dict[int, str], repeats: int) -> dict[int, float]:
     """The same slider move in presentation mode, on step 4 (W), as a talk would show it."""
     results = {}
@@ -235,12 +267,11 @@ def cold_start(browser, repeats: int) -> tuple[float, float]:
     return statistics.median(starts), statistics.median(floors)
 
 
-def peak_rss(page, url: str, text: str, pid: int) -> float:
-    """The server's peak RSS in MB once it has also shown a trained head of ``text``."""
+def show_trained_head(page, url: str, text: str) -> None:
+    """Show a trained head of ``text`` (this loads the network) and wait until it is drawn."""
     page.goto(f"{url}/?{urllib.parse.urlencode({'mode': 'real', 'text': text})}")
     wait_ready(page)
     page.get_by_text("Largest difference from the attention").wait_for(timeout=180_000)
-    return peak_rss_mb(pid)
 
 
 def model_view(page, url: str, texts: dict[int, str], repeats: int) -> dict[int, float]:
@@ -322,11 +353,13 @@ def main() -> None:
             page.add_init_script(WATCH_DRAWING)
             page.goto(url)
             wait_ready(page)
+            per_text, pieces = text_cpu(page, server.pid, max(repeats, 9))
             updates = browser_updates(page, texts, repeats)
             on_stage = presentation_updates(page, url, texts, repeats)
             rss = peak_rss_mb(server.pid)  # the default page, after every size, 256 included
-            rss_head = peak_rss(page, url, texts[max(texts)], server.pid)
+            show_trained_head(page, url, texts[max(texts)])
             heads = model_view(page, url, texts, min(repeats, 5))
+            rss_head = peak_rss_mb(server.pid)  # and a trained head, every head of every size
             cold, cold_floor = cold_start(browser, 3 if args.quick else 5)
             browser.close()
     finally:
@@ -368,11 +401,16 @@ def main() -> None:
         "|---|---:|---:|---:|",
         f"| cold start to first complete render | {cold:.1f} s | {cold_floor:.1f} s | "
         f"{cold / cold_floor:.2f}× |",
+        f"| server CPU per text change ({pieces} word pieces, default page) |"
+        f" {per_text * 1000:.0f} ms | {floors[min(floors)] * 1000:.0f} ms |"
+        f" {per_text / floors[min(floors)]:.1f}× |",
         f"| peak server RSS after the 256-token text | {rss:.0f} MB | | |",
-        f"| the same, then a trained head of it (the network loaded) | {rss_head:.0f} MB | | |",
+        "| the same, then a trained head of it and every head of each text (the network loaded)"
+        f" | {rss_head:.0f} MB | | |",
         "",
         "Targets: browser update ≤ 150 ms at 16 and ≤ 600 ms at 256 word pieces; server rerun"
-        " ≤ 3× floor at 256; cold start ≤ 1.3× its floor; peak RSS ≤ 700 MB;"
+        " ≤ 3× floor at 256; server CPU per text change ≤ 60 ms; cold start ≤ 1.3× its floor;"
+        " peak RSS ≤ 700 MB;"
         f" training ≤ {TARGETS['training']:.0f} s at 256 word pieces and d_k {TRAIN_WIDTHS[-1]};"
         " every head at once ≤ 1 s at 16 and ≤ 3 s at 256 word pieces.",
     ]
@@ -380,8 +418,9 @@ def main() -> None:
         "browser update at 16": updates.get(16, 0) <= TARGETS["browser"][16],
         "browser update at 256": updates.get(256, 0) <= TARGETS["browser"][256],
         "server rerun at 256": reruns[256] / floors[256] <= TARGETS["rerun_ratio"],
+        "server CPU per text change": per_text <= TARGETS["text_cpu"],
         "cold start": cold / cold_floor <= TARGETS["cold_ratio"],
-        "peak RSS": rss <= TARGETS["rss"],
+        "peak RSS": max(rss, rss_head) <= TARGETS["rss"],
         "training": trainings[256, TRAIN_WIDTHS[-1]] <= TARGETS["training"],
         "every head at 16": heads[16] <= TARGETS["heads"][16],
         "every head at 256": heads[256] <= TARGETS["heads"][256],

@@ -90,6 +90,12 @@ def serving(script: str = "dashboard.py", log=None) -> Iterator[tuple[str, subpr
             server.kill()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_ready(page, timeout_ms: float = 300_000) -> None:
     """Until a Playwright page (sync API) is ready: connected, not running, no skeleton."""
     page.wait_for_function(READY, timeout=timeout_ms, polling=100)
