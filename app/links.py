@@ -155,9 +155,7 @@ SETTINGS = (
     Setting("merge", ENGINE["merge"], _flag, _encode_flag),
     Setting("mode", ENGINE["mode"], _choice(MODES)),
     Setting("scale", ENGINE["scale"], _flag, _encode_flag),
-    Setting(
-        "temperature", ENGINE["temperature"], _temperature, lambda v: f"{round(float(v), 2):g}"
-    ),
+    Setting("temperature", ENGINE["temperature"], _temperature, _encode_temperature),
     Setting("causal", ENGINE["causal"], _flag, _encode_flag),
     Setting("stretch", False, _flag, _encode_flag),
     Setting("focus", 0, _integer(0, MAX_FOCUS)),
