@@ -13,7 +13,7 @@ from types import MappingProxyType
 import streamlit as st
 
 from app import data, draw, sections, state
-from app.view import Exports, Reading, View
+from app.view import Exports, Reading
 from attn_core import charts
 
 
@@ -80,8 +80,8 @@ def attention(shown: list, reading: Reading, above: Exports) -> None:
     charts drawn above, so it offers exactly what is on screen.
     """
     boxes = boxes_with_controls(shown)
-    view = View.of(reading, state.current())
     exports = Exports.following(above)
+    view = exports.showing(reading.view(state.current()))
     for section, where in boxes:
         with where:
             section.render(view, exports)

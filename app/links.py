@@ -104,10 +104,16 @@ def _finite_number(raw: str) -> float:
     return number
 
 
-def _temperature(raw: str) -> float:
+def snap_temperature(number: float) -> float:
+    """A finite temperature as the slider can hold it: within its range, on its steps."""
     low, high, step = TEMPERATURE
+    return round(round(min(max(number, low), high) / step) * step, 2)
+
+
+def _temperature(raw: str) -> float:
+    low, high, _ = TEMPERATURE
     number = _finite_number(raw)
-    snapped = round(round(min(max(number, low), high) / step) * step, 2)
+    snapped = snap_temperature(number)
     if not low <= number <= high:
         raise Clamped(snapped, f"must be in {low}..{high}")
     return snapped

@@ -18,6 +18,7 @@ import streamlit as st
 
 import attn_core
 from app import links
+from app.view import Exports, Reading, View
 
 MODEL_NAME = attn_core.BUNDLED_MODEL
 MODE_NAMES = {
@@ -63,6 +64,15 @@ def sync_url() -> None:
     query = links.to_query(current())
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
+
+
+def view_now(reading: Reading, exports: Exports) -> View:
+    """Attention of ``reading`` under the settings now, noted as the one on screen.
+
+    What a step that follows W shows: it is a fragment that reruns alone when W's settings
+    move, and a fragment rerun gets the arguments of the run that first drew it.
+    """
+    return exports.showing(reading.view(current()))
 
 
 def rerun(*keys: str) -> None:

@@ -7,13 +7,15 @@ thread of its own, so nothing here is module-level state: each run makes its own
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 
 import attn_core
+
+VIEWS_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,24 @@ class Reading:
     x: np.ndarray
     head: attn_core.Head | None
     labels: list[str]
+    _views: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def real(self) -> bool:
         return self.settings["mode"] == "real"
+
+    def view(self, settings: Mapping[str, object]) -> View:
+        """Attention of this reading under ``settings``, kept for the last few settings.
+
+        The steps that follow W are fragments that rerun alone, each asking for the
+        attention under the settings of the moment; a full run asks once per fragment.
+        """
+        key = tuple(sorted(settings.items()))
+        if key not in self._views:
+            while len(self._views) >= VIEWS_KEPT:
+                self._views.pop(next(iter(self._views)))
+            self._views[key] = View.of(self, settings)
+        return self._views[key]
 
 
 @dataclass(frozen=True)
@@ -90,12 +106,20 @@ class Exports:
     list is always what is on screen. Made anew by each run that draws the sections.
     """
 
-    _by_section: dict[str, dict[str, dict]] = field(default_factory=dict)
+    _by_section: dict[str, dict[str, dict | Callable[[], dict]]] = field(default_factory=dict)
+    view: View | None = None
+    """The attention on screen, for the matrices and the snapshot: whatever step last drew
+    it under new settings says so (``showing``)."""
 
     @classmethod
     def following(cls, above: Exports) -> Exports:
         """A new registry that starts with the charts of ``above`` (drawn outside a fragment)."""
         return cls({key: dict(drawn) for key, drawn in above._by_section.items()})
+
+    def showing(self, view: View) -> View:
+        """Note that ``view`` is the attention on screen now; returns it."""
+        self.view = view
+        return view
 
     def shelf(self, section: str) -> dict[str, dict]:
         """``section``'s charts, emptied: it is about to draw them (again)."""
@@ -106,7 +130,9 @@ class Exports:
         return [name for name, _ in self._specs()]
 
     def __getitem__(self, name: str) -> dict:
-        return dict(self._specs())[name]
+        """A chart's Vega-Lite spec (one drawn in the browser is made now, when asked for)."""
+        spec = dict(self._specs())[name]
+        return spec() if callable(spec) else spec
 
     def _specs(self) -> Iterator[tuple[str, dict]]:
         for drawn in self._by_section.values():

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
+from streamlit.components.v2.bidi_component.main import _make_trigger_id
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 TIMEOUT = 180
@@ -37,9 +42,65 @@ def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
-def weights_table(at: AppTest):
-    """The per-query table of section 4 (row sum, largest weight, entropy)."""
-    return next(df.value for df in at.dataframe if "row sum" in df.value.columns)
+def weights_map(at: AppTest) -> dict:
+    """What the page sent the map of section 4 (``app.weights_map.payload``)."""
+    (map_,) = at.get("bidi_component")
+    return json.loads(map_.proto.json)
+
+
+def move_map(at: AppTest, **settings) -> AppTest:
+    """Move the map's controls as the browser reports them once they settle: its
+    ``settings`` state, all four values (those not given stay as the page sent them)."""
+    (map_,) = at.get("bidi_component")
+    reported = {**weights_map(at)["settings"], **settings}
+    return _send(at, WidgetState(id=map_.proto.id, json_value=json.dumps({"settings": reported})))
+
+
+def click_map(at: AppTest, row: int, col: int) -> AppTest:
+    """Click cell (row, col) of the map: its ``pick`` trigger, as the browser sends it."""
+    (map_,) = at.get("bidi_component")
+    payload = [{"event": "pick", "value": {"row": row, "col": col}}]
+    trigger = WidgetState(id=_make_trigger_id(map_.proto.id, "events"))
+    trigger.json_trigger_value = json.dumps(payload)
+    return _send(at, trigger)
+
+
+def _send(at: AppTest, state: WidgetState) -> AppTest:
+    """Run ``at`` with every widget as it is and ``state`` (AppTest has no handle for a
+    component's state: this is the message the browser sends)."""
+    states = at._tree.get_widget_states()
+    states.widgets.append(state)
+    return at._run(states)
+
+
+def weights_shown(at: AppTest) -> np.ndarray:
+    """The W that the map draws from what the page sent it, worked out here on its own:
+    each row of the scores times 1/√width (when scaled) over τ, masked, through a softmax."""
+    sent = weights_map(at)
+    t, settings = sent["t"], sent["settings"]
+    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f8").reshape(t, t)
+    logits = scores / settings["temperature"]
+    if settings["scale"]:
+        logits /= np.sqrt(sent["width"])
+    if settings["causal"]:
+        logits[np.triu_indices(t, 1)] = -np.inf
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def weights_table(at: AppTest) -> pd.DataFrame:
+    """Each query's row sum, largest weight and entropy, as the map shows them beside W."""
+    w = weights_shown(at)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.where(w > 0, w * np.log2(w), 0.0).sum(axis=1)
+    return pd.DataFrame(
+        {
+            "query": weights_map(at)["labels"],
+            "row sum": w.sum(axis=1),
+            "largest weight": w.max(axis=1),
+            "entropy (bits)": entropy,
+        }
+    )
 
 
 def chart_specs(at: AppTest) -> list[dict]:

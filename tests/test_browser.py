@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,11 +27,26 @@ from serve import CHROMIUM_FLAGS, serving, wait_ready  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def served() -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run dashboard.py` on a free loopback port, stopped after the module."""
     OUTPUT.mkdir(exist_ok=True)
-    with (OUTPUT / "streamlit-server.log").open("w") as log, serving(log=log) as (url, _):
-        yield url
+    with (OUTPUT / "streamlit-server.log").open("w") as log, serving(log=log) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(served) -> str:
+    return served[0]
+
+
+@contextmanager
+def server_paused(process: subprocess.Popen) -> Iterator[None]:
+    """The server stopped (SIGSTOP): whatever the page does meanwhile, it does alone."""
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +119,40 @@ def chart_titled(page: Page, title: str):
     return page.locator(f'{chart}[aria-label="{title}"], {chart}[aria-label$=": {title}"]')
 
 
+MAP = ".weights-map"
+"""Step 4's map of W (``app/weights_map.js``), inside its component's shadow root."""
+
+
+def map_values(page: Page) -> list[str]:
+    """The weights printed in the map's cells, row by row."""
+    return page.locator(f"{MAP} g.values text").evaluate_all("ts => ts.map(t => t.textContent)")
+
+
+def map_colour(page: Page, i: int, j: int, t: int) -> list[int]:
+    """The colour painted at the centre of cell (i, j) of a t x t map."""
+    return page.locator(f"{MAP} canvas").evaluate(
+        """(c, [i, j, t]) => [...c.getContext('2d').getImageData(
+            Math.floor((j + 0.5) * c.width / t), Math.floor((i + 0.5) * c.height / t), 1, 1
+        ).data].slice(0, 3)""",
+        [i, j, t],
+    )
+
+
+def map_cell(page: Page, i: int, j: int, t: int) -> tuple[float, float]:
+    """Page coordinates of the centre of cell (i, j) of a t x t map."""
+    box = page.locator(f"{MAP} canvas").bounding_box()
+    return box["x"] + (j + 0.5) * box["width"] / t, box["y"] + (i + 0.5) * box["height"] / t
+
+
+def assert_map_shows(page: Page, weights, t: int) -> None:
+    """The map's printed values and painted colours are ``weights`` (on 0-1)."""
+    assert map_values(page) == [f"{w:.2f}" for w in weights.ravel()]
+    expected = charts.colours(weights, "weights", (0.0, 1.0))
+    for i, j in [(0, 0), (1, 2), (t - 1, t - 1), (t // 2, 0)]:
+        got = map_colour(page, i, j, t)
+        assert max(abs(a - int(b)) for a, b in zip(got, expected[i, j], strict=True)) <= 2
+
+
 def full_page_screenshot(page: Page, path: Path) -> None:
     """Streamlit scrolls inside its own container: grow the viewport to the content first."""
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
@@ -136,11 +189,8 @@ def test_type_text_switch_mode_and_screenshot(page: Page):
 
 
 def test_clicking_a_cell_of_w_focuses_its_row_and_shows_its_arithmetic(page: Page):
-    weights = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="w_ij").first
-    weights.scroll_into_view_if_needed()
-    cells = weights.locator("g.mark-rect.role-mark path")
-    expect(cells).to_have_count(36)  # 6 x 6 cells, drawn as SVG
-    cells.nth(2 * 6 + 3).click()  # row 2 ("how"), column 3 ("are")
+    page.locator(MAP).scroll_into_view_if_needed()
+    page.mouse.click(*map_cell(page, 2, 3, 6))  # row 2 ("how"), column 3 ("are")
     focus = page.get_by_role("combobox", name="Token focus")
     expect(focus).to_have_value("how", timeout=30_000)
     key = page.get_by_role("combobox", name=re.compile("Key j, for query i = 2"))
@@ -150,61 +200,77 @@ def test_clicking_a_cell_of_w_focuses_its_row_and_shows_its_arithmetic(page: Pag
     arithmetic = page.locator('[data-testid="stMarkdownContainer"] .katex').filter(has_text="23")
     expect(arithmetic.first).to_contain_text(f"{res.weights[2, 3]:.4f}")
     expect(chart_titled(page, "x_2 · x_3: the largest of its 384 terms")).to_be_attached()
+    # hovering a cell names its tokens and its numbers
+    page.mouse.move(*map_cell(page, 4, 1, 6))
+    tip = page.locator(f"{MAP} .tip")
+    expect(tip).to_contain_text("query i = 4: you")
+    expect(tip).to_contain_text(f"w_ij = {res.weights[4, 1]:.4f}")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
 def test_cells_of_w_sit_in_text_order_and_take_their_weights_colour(page: Page):
-    """The axes' order and the colour range are data (so a new text reuses the chart): the
-    browser must still put cell (i, j) in row i, column j and colour it by w_ij on 0-1."""
-    weights = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="w_ij").first
-    weights.scroll_into_view_if_needed()
-    cells = weights.locator("g.mark-rect.role-mark path")
-    expect(cells).to_have_count(36)
-    drawn = cells.evaluate_all(
-        "cs => cs.map(c => { const b = c.getBoundingClientRect();"
-        " return [b.x, b.y, getComputedStyle(c).fill]; })"
-    )
+    """The map paints cell (i, j) in row i, column j with w_ij's colour on 0-1, prints it,
+    and puts each row's largest weight and entropy beside it."""
+    page.locator(MAP).scroll_into_view_if_needed()
     res = attn_core.self_attention(attn_core.embed("hi how are you").vectors)
-    expected = charts.colours(res.weights, "weights", (0.0, 1.0))
-    xs = sorted({round(x) for x, _, _ in drawn})
-    ys = sorted({round(y) for _, y, _ in drawn})
-    for k, (x, y, fill) in enumerate(drawn):  # the data's order: row by row
-        i, j = divmod(k, 6)
-        assert (ys.index(round(y)), xs.index(round(x))) == (i, j)
-        rgb = [int(v) for v in re.findall(r"\d+", fill)[:3]]
-        assert max(abs(a - b) for a, b in zip(rgb, expected[i, j], strict=True)) <= 2, (i, j)
+    assert_map_shows(page, res.weights, 6)
+    names = page.locator(f"{MAP} g.axis.y text").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert names == ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
+    stats = page.locator(f"{MAP} text.stat").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert stats == [
+        *(["1.000"] * 6),
+        *(f"{w:.2f}" for w in res.weights.max(axis=1)),
+        *(f"{h:.2f}" for h in res.entropy),
+    ]
 
 
-def test_temperature_reruns_only_the_attention_sections(browser, server):
-    """A softmax control reruns sections 3-9 (a fragment): the text and X are not resent."""
+def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browser, served):
+    """Keys and a drag move W with the server stopped; once it runs again it redraws only
+    what depends on W (not the text, X, W′ or the map) and writes the link."""
+    server, process = served
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     frames: list[bytes] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(bytes(f))))
     page.goto(server)
     wait_ready(page)
-    assert any(b"Type any text and watch" in f for f in frames)  # a full run sends the top
-    frames.clear()
+    x = attn_core.embed("hi how are you").vectors
     slider = page.get_by_role("slider", name="Temperature τ")
-    slider.focus()
-    slider.press("ArrowRight")
-    expect(slider).to_have_attribute("aria-valuetext", "1.05")
-    until(page, lambda: any(b"Output Y = W X" in f for f in frames))  # sections after the softmax
+    slider.scroll_into_view_if_needed()
+    assert_map_shows(page, attn_core.self_attention(x).weights, 6)
+    with server_paused(process):
+        slider.focus()
+        slider.press("End")  # τ = 5: W flattens at once
+        expect(slider).to_have_value("5")
+        assert_map_shows(page, attn_core.self_attention(x, temperature=5.0).weights, 6)
+        slider.press("ArrowLeft")
+        assert_map_shows(page, attn_core.self_attention(x, temperature=4.95).weights, 6)
+        box = slider.bounding_box()  # dragging: W follows the thumb before it is let go
+        page.mouse.move(box["x"] + box["width"] - 6, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 2, box["y"] + box["height"] / 2, steps=8)
+        tau = float(slider.input_value())
+        assert tau < 0.5
+        assert_map_shows(page, attn_core.self_attention(x, temperature=tau).weights, 6)
+        page.mouse.up()
+        page.get_by_role("switch", name="Causal mask").check()
+        causal = attn_core.self_attention(x, temperature=tau, causal=True)
+        assert_map_shows(page, causal.weights, 6)
+        frames.clear()
+    page.wait_for_function(
+        "() => location.search.includes('causal=1') && location.search.includes('temperature=')",
+        timeout=60_000,
+    )
     wait_ready(page)
-    assert not any(b"Type any text and watch" in f or b"Keep [CLS] and [SEP]" in f for f in frames)
-    # every chart but the clickable W paints into one canvas instead of thousands of SVG nodes
-    charts = page.locator('[data-testid="stVegaLiteChart"]')
-    svg = page.locator('[data-testid="stVegaLiteChart"] svg.marks')
-    assert svg.count() == 1 and charts.count() - page.locator("canvas.marks").count() == 1
-    expect(svg.locator("g.mark-rect.role-mark path")).to_have_count(36)
-    # the export list still offers every chart on screen, those above the fragment included
-    chart_list = page.get_by_role("combobox", name="Chart")
-    chart_list.scroll_into_view_if_needed()
-    chart_list.click()
-    names = page.get_by_role("option").all_inner_texts()
-    assert "X, token by dimension" in names and "W, normalised" in names
-    assert len(names) == charts.count()
-    page.keyboard.press("Escape")
+    assert f"temperature={tau:g}" in page.url
+    # what depends on W was redrawn for the new settings: the arithmetic of w_00
+    logit = attn_core.cell(x, 0, 0, None, temperature=tau, causal=True).logit
+    expect(page.locator(".katex").filter(has_text=f"{logit:.4f}").first).to_be_visible()
+    sent = b"".join(frames)
+    assert b"Output Y = W X" not in sent  # no heading: no step redrawn whole
+    for unchanged in (b"Type any text and watch", b"Keep [CLS] and [SEP]", b"weights_map"):
+        assert unchanged not in sent, unchanged
+    assert_map_shows(page, causal.weights, 6)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     context.close()
 
@@ -366,7 +432,8 @@ def test_after_training_the_export_list_is_what_is_on_screen(page: Page):
     names = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     assert {"Training loss", "W during training", "Training target"} <= set(names)
-    assert len(names) == page.locator('[data-testid="stVegaLiteChart"]').count()
+    drawn = page.locator(f'[data-testid="stVegaLiteChart"], {MAP}')  # W is drawn in the browser
+    assert len(names) == drawn.count()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
@@ -402,16 +469,18 @@ def test_on_a_projector_every_token_is_named_and_the_main_chart_fills_the_screen
     page = context.new_page()
     page.goto(f"{server}/?present=1&step=4&text={BANK.replace(' ', '+')}")
     wait_ready(page)
-    chart = chart_titled(page, "W, normalised")
+    chart = page.locator(f"{MAP} .plot")
     expect(chart).to_be_visible()
+    cells = page.locator(f"{MAP} canvas").bounding_box()
     box = chart.bounding_box()
-    assert box["height"] >= 540 and box["y"] + box["height"] <= 1080  # large, and all on screen
-    names = chart.locator("g.role-axis-label text")
+    assert cells["height"] >= 540 and box["y"] + box["height"] <= 1080  # large, all on screen
+    names = chart.locator("g.axis text")
     expect(names).to_have_count(2 * 12)  # all 12 tokens on both axes, none thinned away
     assert min(computed_font_sizes(names)) >= 16
-    values = chart.locator("g.mark-text.role-mark text")
+    values = chart.locator("g.values text")
     expect(values).to_have_count(12 * 12)
     assert min(computed_font_sizes(values)) >= 16
+    assert min(computed_font_sizes(chart.locator("g.stats text, g.titles text"))) >= 16
     OUTPUT.mkdir(exist_ok=True)
     settle(page)
     page.screenshot(path=str(OUTPUT / "projector-step-4.png"))
@@ -459,17 +528,22 @@ def test_on_a_phone_nothing_runs_off_the_screen_and_touch_works(browser, server)
             .map(e => [getComputedStyle(e).overflowX, getComputedStyle(e).borderTopStyle])"""
     )
     assert frames and all(f == ["auto", "solid"] for f in frames), frames
+    # so does the map of W, whose controls wrap to the screen's width
+    frame = page.locator(f"{MAP} .frame")
+    style = frame.evaluate(
+        "e => [e.scrollWidth > e.clientWidth, getComputedStyle(e).overflowX,"
+        " getComputedStyle(e).borderTopStyle, e.getBoundingClientRect().right]"
+    )
+    assert style[:3] == [True, "auto", "solid"] and style[3] <= 391, style
     # touch: a tap on a cell of W focuses its row; a tap on the slider's track moves it
-    weights = chart_titled(page, "W, normalised")
-    weights.scroll_into_view_if_needed()
-    weights.locator("g.mark-rect.role-mark path").nth(2 * 12 + 1).tap()  # row 2: "sat"
+    page.locator(f"{MAP} canvas").evaluate("e => e.scrollIntoView({block: 'center'})")
+    page.touchscreen.tap(*map_cell(page, 2, 1, 12))  # row 2: "sat"
     expect(page.get_by_role("combobox", name="Token focus")).to_have_value("sat", timeout=30_000)
     wait_ready(page)
     slider = page.get_by_role("slider", name="Temperature τ")
-    container = page.locator('[data-testid="stSlider"]').filter(has=slider)
-    container.evaluate("e => e.scrollIntoView({block: 'center'})")  # clear of the header
-    track, thumb = container.bounding_box(), slider.bounding_box()
-    page.touchscreen.tap(track["x"] + track["width"] * 0.6, thumb["y"] + thumb["height"] / 2)
+    slider.evaluate("e => e.scrollIntoView({block: 'center'})")  # clear of the header
+    track = slider.bounding_box()
+    page.touchscreen.tap(track["x"] + track["width"] * 0.6, track["y"] + track["height"] / 2)
     page.wait_for_function("() => location.search.includes('temperature=')", timeout=30_000)
     wait_ready(page)
     page.get_by_role("heading", name="4 · Normalised W").scroll_into_view_if_needed()

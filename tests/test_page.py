@@ -14,6 +14,7 @@ from pagetest import (
     SECTION_TITLES,
     assert_clean,
     chart_specs,
+    move_map,
     new_app,
     tokens_shown,
     weights_table,
@@ -95,8 +96,8 @@ def test_changing_a_control_does_not_re_embed(monkeypatch):
     assert_clean(at)
     after_first = len(calls)
     assert after_first == 2  # the text and the second sentence
-    at.slider(key="temperature").set_value(0.5).run()
-    at.toggle(key="causal").set_value(True).run()
+    move_map(at, temperature=0.5).run()
+    move_map(at, causal=True).run()
     at.radio(key="mode").set_value("learnable").run()
     at.button_group(key="method").set_value("raw").run()
     assert_clean(at)
@@ -109,8 +110,8 @@ def test_the_default_page_never_imports_torch():
     """Static vectors come from the model's files: the first page needs no torch at all."""
     last_line = in_a_fresh_process(
         "import sys;"
-        "at.slider(key='temperature').set_value(0.5).run();"
-        "at.toggle(key='causal').set_value(True).run();"
+        "move_map(at, temperature=0.5).run();"
+        "move_map(at, causal=True).run();"
         "assert not at.exception, at.exception;"
         "print([m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules])"
     )
@@ -121,6 +122,7 @@ def in_a_fresh_process(code: str) -> str:
     """Open the page in AppTest as ``at`` in a new Python, run ``code``; its last line."""
     opening = (
         "import gc; frozen_before = gc.get_freeze_count();"
+        "import sys; sys.path.insert(0, 'tests'); from pagetest import move_map;"
         "from streamlit.testing.v1 import AppTest;"
         "at = AppTest.from_file('dashboard.py', default_timeout=180).run();"
         "assert not at.exception, at.exception;"
@@ -151,7 +153,7 @@ def test_the_default_page_never_runs_the_transformer(monkeypatch):
 
     monkeypatch.setattr(attn_core, "model_head", counting)
     at = new_app().run()
-    at.slider(key="temperature").set_value(0.5).run()
+    move_map(at, temperature=0.5).run()
     at.radio(key="mode").set_value("learnable").run()
     assert_clean(at)
     assert heads == []
@@ -169,7 +171,7 @@ def test_reruns_do_not_walk_the_libraries_objects_when_collecting_garbage():
         "import attn_core;"
         "assert frozen_before == 0;"
         "frozen = gc.get_freeze_count();"
-        "at.slider(key='temperature').set_value(0.5).run();"
+        "move_map(at, temperature=0.5).run();"
         "again = gc.get_freeze_count();"
         "at.button_group(key='kind').set_value('contextual').run();"
         "assert not at.exception, at.exception;"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from pagetest import assert_clean, open_link, weights_table
+from pagetest import assert_clean, move_map, open_link, weights_map, weights_table
 
 import attn_core
 
@@ -36,8 +36,8 @@ def test_a_link_restores_the_whole_view_and_round_trips():
     assert at.text_area(key="text").value == "the cat and the dog"
     assert at.text_input(key="text2").value == "the dog barked"
     assert at.radio(key="mode").value == "learnable"
-    assert at.toggle(key="scale").value is False
-    assert at.slider(key="temperature").value == 2.5
+    assert weights_map(at)["settings"]["scale"] is False
+    assert weights_map(at)["settings"]["temperature"] == 2.5
     assert at.selectbox(key="focus").value == 2
     assert at.button_group(key="qkv").value == "v"
     assert at.number_input(key="feature_b").value == 5
@@ -55,8 +55,8 @@ def test_a_link_restores_the_whole_view_and_round_trips():
 def test_a_default_view_has_a_bare_address(app):
     assert dict(app.query_params) == {}
     assert not app.warning  # no notices without a link
-    app.slider(key="temperature").set_value(0.5).run()
-    app.slider(key="temperature").set_value(1.0).run()  # back to the default: bare again
+    move_map(app, temperature=0.5).run()
+    move_map(app, temperature=1.0).run()  # back to the default: bare again
     assert_clean(app)
     assert dict(app.query_params) == {}
 
@@ -81,7 +81,7 @@ def test_a_hostile_link_is_fixed_with_visible_notices():
     for key in ("temperature", "d_k", "seed", "feature_a", "mode", "text", "model"):
         assert f"“{key}”" in warnings, key
     assert "evil" not in warnings and "onerror" not in warnings and "zzz" not in warnings
-    assert at.slider(key="temperature").value == 1.0  # ignored: default
+    assert weights_map(at)["settings"]["temperature"] == 1.0  # ignored: default
     assert at.select_slider(key="d_k").value == 2  # clamped to the nearest allowed
     assert at.number_input(key="seed").value == attn_core.projections.MAX_SEED
     assert at.selectbox(key="focus").value == 0  # past the last token
@@ -99,19 +99,19 @@ def test_repeated_keys_use_the_first():
 
 
 def test_the_address_follows_the_controls(app):
-    app.slider(key="temperature").set_value(2.0).run()
+    move_map(app, temperature=2.0).run()
     assert app.query_params["temperature"] == "2"
     app.selectbox(key="focus").set_value(3).run()  # a control inside a fragment
     assert app.query_params["focus"] == "3"
     app.run()  # the focus reran its own part of the page only: the rest comes back
     app.radio(key="mode").set_value("learnable").run()
     assert app.query_params["mode"] == "learnable" and "scale" not in app.query_params
-    app.slider(key="temperature").set_value(1.0).run()
+    move_map(app, temperature=1.0).run()
     assert "temperature" not in app.query_params
 
 
 def test_share_button_shows_a_link_to_this_view(app):
-    app.slider(key="temperature").set_value(0.5).run()
+    move_map(app, temperature=0.5).run()
     app.button(key="share").click().run()
     assert_clean(app)
     links = [c.value for c in app.get("code") if "temperature=0.5" in c.value]

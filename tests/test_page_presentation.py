@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pagetest import SECTION_TITLES, assert_clean, chart_specs, open_link, weights_table
+from pagetest import (
+    SECTION_TITLES,
+    assert_clean,
+    chart_specs,
+    move_map,
+    open_link,
+    weights_map,
+    weights_table,
+)
 
 
 def test_presentation_walks_through_every_step_one_at_a_time(app):
@@ -21,18 +29,18 @@ def test_presentation_walks_through_every_step_one_at_a_time(app):
 
 
 def test_settings_survive_while_their_controls_are_off_screen(app):
-    app.slider(key="temperature").set_value(3.0).run()
-    app.toggle(key="causal").set_value(True).run()
+    move_map(app, temperature=3.0).run()
+    move_map(app, causal=True).run()
     app.toggle(key="present").set_value(True).run()  # step 1: no temperature slider drawn
     app.button(key="next_step").click().run()
     app.button(key="next_step").click().run()
     app.button(key="next_step").click().run()  # step 4, where the slider lives
     assert_clean(app)
-    assert app.slider(key="temperature").value == 3.0
-    assert app.toggle(key="causal").value is True
+    assert weights_map(app)["settings"]["temperature"] == 3.0
+    assert weights_map(app)["settings"]["causal"] is True
     assert weights_table(app)["largest weight"].iloc[0] == 1.0  # causal still applied
     app.toggle(key="present").set_value(False).run()
-    assert len(app.header) == 10 and app.slider(key="temperature").value == 3.0
+    assert len(app.header) == 10 and weights_map(app)["settings"]["temperature"] == 3.0
 
 
 def test_on_a_projector_small_charts_grow_and_their_type_is_larger():

@@ -6,7 +6,15 @@ import base64
 import io
 
 import numpy as np
-from pagetest import assert_clean, chart_specs, rows, value_title, weights_table
+from pagetest import (
+    assert_clean,
+    chart_specs,
+    move_map,
+    rows,
+    value_title,
+    weights_map,
+    weights_table,
+)
 from PIL import Image
 
 import attn_core
@@ -16,7 +24,7 @@ from attn_core import charts
 def test_learnable_mode_shows_q_k_v_and_switches_the_scores(app, hi):
     app.radio(key="mode").set_value("learnable").run()
     assert_clean(app)
-    assert app.toggle(key="scale").value is True  # projections default to 1/√d_k
+    assert weights_map(app)["settings"]["scale"] is True  # projections default to 1/√d_k
     assert any("Q Kᵀ" in m.value for m in app.markdown)
     emb = hi
     proj = attn_core.random_projections(384, 64, seed=0)
@@ -37,7 +45,7 @@ def test_learnable_mode_shows_q_k_v_and_switches_the_scores(app, hi):
     assert {"W, parameter-free", "W, random projections", "difference"} <= set(titles)
     # back to parameter-free: scale goes back to that mode's default
     app.radio(key="mode").set_value("free").run()
-    assert app.toggle(key="scale").value is False
+    assert weights_map(app)["settings"]["scale"] is False
 
 
 def test_projection_settings(app, hi):
@@ -60,7 +68,7 @@ def test_real_head_mode_shows_the_models_own_attention(app):
     app.selectbox(key="head").set_value(3).run()
     app.radio(key="mode").set_value("real").run()
     assert_clean(app)
-    assert app.toggle(key="scale").value is True  # the model scales by 1/√d_head
+    assert weights_map(app)["settings"]["scale"] is True  # the model scales by 1/√d_head
     head = attn_core.model_head("hi how are you", layer=2, head=3)
     table = weights_table(app)
     np.testing.assert_allclose(table["largest weight"], head.weights.max(axis=1), atol=1e-5)
@@ -86,5 +94,5 @@ def test_real_head_mode_shows_the_models_own_attention(app):
     assert not [t for t in app.toggle if t.key in ("special", "merge")]
     assert not app.get("button_group") or all(b.key != "kind" for b in app.button_group)
     # a control that changes the head says the model does not do that
-    app.toggle(key="causal").set_value(True).run()
+    move_map(app, causal=True).run()
     assert any("changed by the controls" in c.value for c in app.caption)

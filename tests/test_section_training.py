@@ -59,7 +59,8 @@ def test_export_section_offers_every_chart_and_matrix(app):
     app.radio(key="mode").set_value("learnable").run()
     assert_clean(app)
     chart_names = app.selectbox(key="export_chart").options
-    assert len(chart_names) == len(app.get("vega_lite_chart"))  # every chart on the page
+    drawn = app.get("vega_lite_chart") + app.get("bidi_component")  # W is drawn in the browser
+    assert len(chart_names) == len(drawn)  # every chart on the page
     assert "W, normalised" in chart_names and "Geometry" in chart_names
     assert app.selectbox(key="export_matrix").options == ["X", "W_prime", "W", "Y", "Q", "K", "V"]
     buttons = {b.proto.label for b in app.get("download_button")}

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
-from pagetest import assert_clean, chart_specs, colour_range, rows, value_title, weights_table
+from pagetest import (
+    assert_clean,
+    chart_specs,
+    click_map,
+    colour_range,
+    move_map,
+    rows,
+    value_title,
+    weights_map,
+    weights_table,
+)
 
 import attn_core
+from app import weights_map as weights_map_module
 
 
 def test_numbers_on_the_page_match_the_engine(app, hi):
@@ -32,28 +45,91 @@ def test_heatmaps_hold_the_real_matrices(app, hi):
     np.testing.assert_allclose(got, res.scores, rtol=1e-12)
 
 
-def test_stretch_colours_keeps_the_weights_and_changes_the_colour_range(app, hi):
-    def weight_domain() -> list[float]:
-        spec = next(s for s in chart_specs(app) if value_title(s) == "w_ij")
-        return colour_range(spec)
-
-    assert weight_domain() == [0.0, 1.0]
-    app.toggle(key="stretch").set_value(True).run()
-    assert_clean(app)
+def test_the_map_gets_the_raw_scores_and_the_settings(app, hi):
     res = attn_core.self_attention(hi.vectors)
-    assert weight_domain() == pytest.approx([0.0, res.weights.max()])
+    sent = weights_map(app)
+    assert sent["labels"] == ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
+    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f8").reshape(6, 6)
+    np.testing.assert_array_equal(scores, res.scores)  # to the last bit
+    assert sent["width"] == 384  # 1/√d divides by the width of the queries
+    assert sent["settings"] == {
+        "temperature": 1.0,
+        "scale": False,
+        "causal": False,
+        "stretch": False,
+    }
+    assert sent["printValues"] and sent["statsText"]  # few cells: numbers printed
+
+
+def test_moving_the_map_reruns_only_what_follows_from_w(app, hi):
+    """W itself moved in the browser: the server redraws what depends on W (steps 4-8),
+    not the map, W′, X, Q/K/V, training or the export buttons, and writes the link."""
+    move_map(app, temperature=0.5)
+    assert_clean(app)
+    assert app.get("bidi_component") == []  # the map is not sent again
+    titles = {s.get("title") for s in chart_specs(app)}
+    assert {"W, parameter-free", "W, random projections", "difference"} <= titles
+    redrawn = [el.value for el in app.latex]
+    res = attn_core.self_attention(hi.vectors, temperature=0.5)
+    assert any(f"{res.weights[0, 0]:.4f}" in latex for latex in redrawn)  # one weight, w_00
+    assert [h.value for h in app.header] == []  # no step redrawn whole
+    assert not app.get("download_button")  # the export buttons stay as they are
+    assert all(value_title(s) not in ("w′_ij", "x") for s in chart_specs(app))
+    assert app.query_params["temperature"] == "0.5"
+    app.run()
+    assert weights_map(app)["settings"]["temperature"] == 0.5
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
+
+
+def test_stretch_reaches_the_comparison_and_keeps_the_weights(app, hi):
+    def colour_ranges() -> list[list[float]]:
+        return [colour_range(s) for s in chart_specs(app) if value_title(s) == "w_ij"]
+
+    assert colour_ranges() == [[0.0, 1.0], [0.0, 1.0]]
+    move_map(app, stretch=True)
+    assert_clean(app)
+    free = attn_core.self_attention(hi.vectors)
+    proj = attn_core.self_attention(hi.vectors, attn_core.random_projections(384, 64, seed=0))
+    top = max(free.weights.max(), proj.weights.max())
+    assert colour_ranges() == [pytest.approx([0.0, top])] * 2
+    app.run()
+    assert weights_map(app)["settings"]["stretch"] is True
     np.testing.assert_allclose(weights_table(app)["row sum"], 1.0)
 
 
+def test_a_click_on_the_map_focuses_its_row_and_shows_that_weight(app, hi):
+    click_map(app, 2, 3)
+    assert_clean(app)
+    assert (app.session_state["focus"], app.session_state["col"]) == (2, 3)
+    res = attn_core.self_attention(hi.vectors)
+    assert any(f"{res.weights[2, 3]:.4f}" in latex.value for latex in app.latex)
+    click_map(app.run(), 99, 0)  # not a cell (a stale click after a shorter text): ignored
+    assert_clean(app)
+    assert (app.session_state["focus"], app.session_state["col"]) == (2, 3)
+
+
+def test_the_settings_the_map_reports_are_checked():
+    read = weights_map_module.settings_from
+    assert read({"settings": {"temperature": 0.333, "scale": 1}}) == {
+        "temperature": 0.35,
+        "scale": True,
+    }
+    assert read({"settings": {"temperature": 99}}) == {"temperature": 5.0}
+    for bad in (float("nan"), "hot", True, None):
+        assert read({"settings": {"temperature": bad}}) == {}
+    assert read(None) == {} and read({"pick": {"row": 1}}) == {}
+    assert read({"settings": {"text": "other", "mode": "real"}}) == {}  # only W's own four
+
+
 def test_temperature_scale_and_causal_controls(app, hi):
-    app.slider(key="temperature").set_value(5.0).run()
+    move_map(app, temperature=5.0).run()
     hot = weights_table(app)["entropy (bits)"].to_numpy()
     emb = hi
     np.testing.assert_allclose(hot, attn_core.self_attention(emb.vectors, temperature=5.0).entropy)
-    app.toggle(key="scale").set_value(True).run()
+    move_map(app, scale=True).run()
     scaled = attn_core.self_attention(emb.vectors, scale=True, temperature=5.0).entropy
     np.testing.assert_allclose(weights_table(app)["entropy (bits)"], scaled)
-    app.toggle(key="causal").set_value(True).run()
+    move_map(app, causal=True).run()
     assert_clean(app)
     table = weights_table(app)
     assert table["largest weight"].iloc[0] == 1.0  # the first token sees only itself

@@ -8,7 +8,9 @@ Every step module has the same interface:
 - ``controls(real)``: the widgets of its settings, drawn before anything is computed,
   since steps above may need them (section 8's projections shape section 3's scores);
 - ``render(page, exports)``: what it shows, from a ``view.Reading`` (steps 1-2) or a
-  ``view.View`` (steps 3-9), putting its charts on ``exports``.
+  ``view.View`` (steps 3-9), putting its charts on ``exports``;
+- ``FOLLOWS_W``, where present: the keys of its fragments that show what W makes. W's
+  settings move W in the browser; then only these rerun, each reading the settings anew.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ ATTENTION = (scores, weights, output, geometry, context, learnable, heads, expor
 ALL = (*READING, *ATTENTION)
 PRESENTED = ALL[:9]
 """Presentation mode walks through steps 1-9, one at a time."""
+
+
+def following_w(present: bool, step: int) -> list[str]:
+    """The keys of the fragments on screen that show what W makes (each step's
+    ``FOLLOWS_W``): what reruns when W's settings move in the browser."""
+    shown = [PRESENTED[step - 1]] if present else ALL
+    return [key for section in shown for key in getattr(section, "FOLLOWS_W", ())]
 
 
 def explanation(step, real: bool) -> str:

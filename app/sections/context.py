@@ -8,12 +8,14 @@ import streamlit as st
 
 import attn_core
 from app import data, draw, links, state
-from app.view import Exports, View
+from app.view import Exports, Reading, View
 from attn_core import charts
 
 KEY = "context"
 TITLE = "7 · Context awareness"
 EXPLANATION = "The same word in two sentences: one vector before attention, two different after."
+FOLLOWS_W = (KEY,)
+"""The comparison follows W: it redraws alone when W's settings move."""
 
 
 def controls(real: bool) -> None:
@@ -21,11 +23,12 @@ def controls(real: bool) -> None:
 
 
 def render(view: View, exports: Exports) -> None:
-    context(view, exports)
+    context(view.reading, exports)
 
 
 @st.fragment(key=KEY)
-def context(view: View, exports: Exports) -> None:
+def context(reading: Reading, exports: Exports) -> None:
+    view = state.view_now(reading, exports)
     shelf = exports.shelf(KEY)
     follow = {"on_change": state.rerun, "args": (KEY,)}  # the chart may come or go
     st.text_input("A second sentence", key="text2", max_chars=links.MAX_TEXT, **follow)

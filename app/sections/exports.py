@@ -31,9 +31,12 @@ def render(view: View, exports: Exports) -> None:
 
 @st.fragment(key=state.EXPORTS_KEY)
 def downloads(view: View, exports: Exports) -> None:
-    """Rerun by every fragment above that changes which charts are on screen."""
+    """Rerun by every fragment above that changes which charts are on screen.
+
+    Not rerun when W's settings move (the same charts stay on screen): each file is made
+    from what is on screen when it is clicked (``exports.view``, ``exports[name]``).
+    """
     charts_col, matrices_col, snapshot_col = st.columns(3)
-    labels = view.labels
     with charts_col:
         name = st.selectbox("Chart", exports.names(), key="export_chart")
         a, b = st.columns(2)
@@ -42,21 +45,33 @@ def downloads(view: View, exports: Exports) -> None:
         draw.offer(a, "PNG", lambda: export.chart_png(exports[name]), f"{stem}.png", "image")
         draw.offer(b, "SVG", lambda: export.chart_svg(exports[name]), f"{stem}.svg", "draw")
     with matrices_col:
-        matrices = export.result_matrices(view.res)
-        which = st.selectbox("Matrix", list(matrices), key="export_matrix")
-        columns = labels if matrices[which].shape == (len(labels), len(labels)) else None
+        which = st.selectbox("Matrix", list(export.result_matrices(view.res)), key="export_matrix")
         a, b = st.columns(2)
-        make_csv = partial(export.matrix_csv, matrices[which], labels, columns)
-        draw.offer(a, "CSV", make_csv, f"{which}.csv", "table")
-        make_npz = partial(export.matrices_npz, matrices, labels)
-        draw.offer(b, "All (.npz)", make_npz, "attention.npz", "folder_zip")
+        draw.offer(a, "CSV", partial(matrix_csv, exports, which), f"{which}.csv", "table")
+        draw.offer(b, "All (.npz)", partial(all_matrices, exports), "attention.npz", "folder_zip")
     with snapshot_col:
-        record = partial(export.snapshot, view.settings, view.emb, view.res)
         draw.offer(
             st,
             "Snapshot (.json)",
-            lambda: json.dumps(record()),
+            partial(snapshot, exports),
             "attention-snapshot.json",
             "data_object",
         )
         st.caption("In a notebook: `attn_core.reproduce(json.load(open(path)))` recomputes it.")
+
+
+def all_matrices(exports: Exports) -> bytes:
+    shown = exports.view
+    return export.matrices_npz(export.result_matrices(shown.res), shown.labels)
+
+
+def snapshot(exports: Exports) -> str:
+    shown = exports.view
+    return json.dumps(export.snapshot(shown.settings, shown.emb, shown.res))
+
+
+def matrix_csv(exports: Exports, which: str) -> str:
+    """One matrix of the attention on screen as CSV, tokens naming its rows (and columns)."""
+    matrix, labels = export.result_matrices(exports.view.res)[which], exports.view.labels
+    columns = labels if matrix.shape == (len(labels), len(labels)) else None
+    return export.matrix_csv(matrix, labels, columns)

@@ -7,7 +7,7 @@ import streamlit as st
 
 import attn_core
 from app import data, draw, state
-from app.view import Exports, View
+from app.view import Exports, Reading, View
 from attn_core import charts
 
 KEY = "geometry"
@@ -16,6 +16,8 @@ EXPLANATION = "Before and after attention, in one 2-D map: the points shift clos
 MAP_ON_STAGE = draw.STAGE - 40
 """The map's plot on a projector: with its legend and axes, a 1080-line screen's free height."""
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "raw": "Two raw features"}
+FOLLOWS_W = (KEY,)
+"""The map follows W: it redraws alone when W's settings move."""
 
 
 def controls(real: bool) -> None:
@@ -23,11 +25,13 @@ def controls(real: bool) -> None:
 
 
 def render(view: View, exports: Exports) -> None:
-    geometry(view.res, view.labels, exports)
+    geometry(view.reading, exports)
 
 
 @st.fragment(key=KEY)
-def geometry(res: attn_core.AttentionResult, labels: list[str], exports: Exports) -> None:
+def geometry(reading: Reading, exports: Exports) -> None:
+    view = state.view_now(reading, exports)
+    res, labels = view.res, view.labels
     before = res.values
     left, right = st.columns([3, 2])
     with right:

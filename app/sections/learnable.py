@@ -9,7 +9,7 @@ import streamlit as st
 import attn_core
 from app import data, draw, links, state
 from app.sections import training
-from app.view import Exports, View
+from app.view import Exports, Reading, View
 from attn_core import charts
 
 KEY = "learnable"
@@ -22,6 +22,9 @@ IN_A_HEAD = "This head's own W_q, W_k, W_v, as training left them, applied to yo
 QKV_NAMES = {"q": "Q = X W_q", "k": "K = X W_k", "v": "V = X W_v"}
 VECTORS = "learnable.vectors"
 """Q, K or V redraws alone (a fragment of this key) when another is picked."""
+COMPARISON = "learnable.comparison"
+FOLLOWS_W = (COMPARISON,)
+"""The two W side by side follow W's settings: they redraw alone when those move."""
 
 
 def controls(real: bool) -> None:
@@ -34,7 +37,7 @@ def controls(real: bool) -> None:
 
 def render(view: View, exports: Exports) -> None:
     projected_vectors(view.res_proj, view.labels, exports)
-    comparison(view, exports.shelf(KEY))
+    comparison(view.reading, exports)
     training.render(view, exports)
 
 
@@ -61,8 +64,11 @@ def projected_vectors(res: attn_core.AttentionResult, labels: list[str], exports
     state.sync_url()
 
 
-def comparison(view: View, shelf: dict[str, dict]) -> None:
+@st.fragment(key=COMPARISON)
+def comparison(reading: Reading, exports: Exports) -> None:
     """The parameter-free W, the projections' W, and their difference, side by side."""
+    view = state.view_now(reading, exports)
+    shelf = exports.shelf(KEY)
     st.subheader("The two W side by side", anchor=False)
     st.caption("Same tokens, same temperature and mask: only the way the scores are made differs.")
     free, projected = view.res_free.weights, view.res_proj.weights
@@ -97,3 +103,4 @@ def comparison(view: View, shelf: dict[str, dict]) -> None:
             shelf,
             width="content",
         )
+    state.sync_url()

@@ -8,7 +8,7 @@ import streamlit as st
 import attn_core
 from app import data, draw, state
 from app.sections import weights
-from app.view import Exports, View
+from app.view import Exports, Reading, View
 from attn_core import charts
 
 KEY = "output"
@@ -16,6 +16,8 @@ TITLE = "5 · Output Y = W X"
 EXPLANATION = "Each token's new vector is a weighted mix of the vectors, using its row of W."
 FOCUS = "output.focus"
 """The token focus redraws alone (a fragment of this key)."""
+FOLLOWS_W = (KEY,)
+"""Y and the focus follow W: this step redraws alone when W's settings move."""
 
 
 def controls(real: bool) -> None:
@@ -23,11 +25,18 @@ def controls(real: bool) -> None:
 
 
 def render(view: View, exports: Exports) -> None:
+    output(view.reading, exports)
+
+
+@st.fragment(key=KEY)
+def output(reading: Reading, exports: Exports) -> None:
+    view = state.view_now(reading, exports)
     res = view.res
     # Y on the colour scale of what was mixed: a weighted mean visibly shrinks values
     domain = charts.symmetric_domain(res.values, 0.99)
     draw.matrix_with_norms(res.output, view.labels, exports.shelf(KEY), name="y", domain=domain)
     focus(res, view.labels, exports)
+    state.sync_url()
 
 
 def focus_moved() -> None:

@@ -3,103 +3,108 @@ attention the model itself reported."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import attn_core
-from app import data, draw, links
-from app.view import Exports, View
+from app import data, draw, state, weights_map
+from app.view import Exports, Reading, View
 from attn_core import charts
 
 KEY = "weights"
 TITLE = "4 · Normalised W"
 EXPLANATION = "Each row goes through a softmax: positive weights that add up to 1."
-CHART_KEY = "w_chart"
+MAP = "w_map"
+"""The map's key: W with its temperature, scale, mask and stretch, recomputed in the browser."""
+CELL = "weights.cell"
+"""What follows from W in this step (how one weight is made, the check against the model)
+redraws alone (a fragment of this key) when W's settings or its key token move."""
+FOLLOWS_W = (CELL,)
+"""This step's fragments that show what W makes (see ``sections.following_w``)."""
 
 
 def controls(real: bool) -> None:
-    a, b, c = st.columns(3)
-    a.toggle("Scale by 1/√d", key="scale")
-    a.toggle(
-        "Stretch colours to the largest weight",
-        key="stretch",
-        help="Off: white is 0 and dark blue is 1. On: dark blue is the largest "
-        "weight, which shows the pattern of long texts, where every weight is small.",
-    )
-    low, high, step = links.TEMPERATURE
-    b.slider("Temperature τ", low, high, step=step, key="temperature")
-    c.toggle("Causal mask (see only earlier tokens)", key="causal")
+    """W's own controls (temperature, scale, mask, stretch) are drawn with it, in the map,
+    so that it follows them in the browser."""
+
+
+def settings_moved() -> None:
+    """The map's controls settled: keep their values, then redraw only what depends on W
+    (the map itself has already redrawn in the browser)."""
+    from app import sections  # the steps that follow W, which import this one
+
+    st.session_state.update(weights_map.settings_from(st.session_state.get(MAP)))
+    present, step = bool(st.session_state["present"]), int(st.session_state["step"])
+    st.rerun(sections.following_w(present, step))
 
 
 def focus_from_click() -> None:
-    """A click on a cell of the W heatmap focuses its row's token (step 5) and shows how
-    that weight is made."""
-    picked = st.session_state.get(CHART_KEY, {}).get("selection", {}).get("pick", [])
-    labels = st.session_state.get("labels", [])
-    if picked and picked[0].get("row") in labels:
-        st.session_state["focus"] = labels.index(picked[0]["row"])
-        if picked[0].get("col") in labels:
-            st.session_state["col"] = labels.index(picked[0]["col"])
+    """A click on a cell of W focuses its row's token (step 5) and shows how that weight is
+    made.
+
+    Steps 3-10 then rerun (a widget's default in their fragment). Rerunning only the focus
+    and the cell by key redrew them, but their select boxes kept showing the old tokens
+    (Streamlit 1.67): a value set by code reaches the browser in a whole fragment's run.
+    """
+    picked = (st.session_state.get(MAP) or {}).get("pick") or {}
+    t = len(st.session_state.get("labels", []))
+    row, col = picked.get("row"), picked.get("col")
+    if isinstance(row, int) and isinstance(col, int) and 0 <= row < t and 0 <= col < t:
+        st.session_state["focus"], st.session_state["col"] = row, col
 
 
 def render(view: View, exports: Exports) -> None:
-    res, labels = view.res, view.labels
-    left, right = st.columns([3, 2])
-    clickable = not charts.is_raster(res.weights.shape)
-    top = float(res.weights.max()) if view.settings["stretch"] else 1.0
-    draw.chart(
-        left,
-        "W, normalised",
-        data.chart(
-            charts.heatmap,
-            res.weights,
-            labels,
-            labels,
-            palette="weights",
-            x_title="key j (attended to)",
-            y_title="query i (attending)",
-            value_title="w_ij",
-            domain=(0.0, top),
-            select="pick" if clickable else None,
-            height=draw.main_height(),
+    present = bool(st.session_state.get("present"))
+    weights_map.show(
+        weights_map.payload(
+            view.res, view.labels, view.settings, side=draw.main_height(), present=present
         ),
-        exports.shelf(KEY),
-        width="content",
-        key=CHART_KEY,
-        on_select=focus_from_click if clickable else "ignore",
-        selection_mode="pick" if clickable else None,
+        key=MAP,
+        on_settings=settings_moved,
+        on_pick=focus_from_click,
     )
-    t = len(labels)
-    right.dataframe(
-        pd.DataFrame(
-            {
-                "query": labels,
-                "row sum": res.weights.sum(axis=1),
-                "largest weight": res.weights.max(axis=1),
-                "entropy (bits)": res.entropy,
-            }
-        ),
-        column_config={
-            "row sum": st.column_config.NumberColumn(format="%.3f"),
-            "largest weight": st.column_config.ProgressColumn(
-                format="%.2f", min_value=0.0, max_value=1.0
-            ),
-            "entropy (bits)": st.column_config.ProgressColumn(
-                format="%.2f", min_value=0.0, max_value=float(max(np.log2(t), 1e-9))
-            ),
-        },
-        hide_index=True,
-        width="stretch",
+    t = len(view.labels)
+    st.caption(
+        f"Beside each row: its sum, its largest weight, and its entropy. Entropy 0 bits: all "
+        f"attention on one token; {np.log2(t):.2f} bits: spread evenly over all {t}. Hover a "
+        "cell for its numbers; click one, or use the token focus below, to read it in detail."
     )
-    how = "Click a cell of the heatmap or use" if clickable else "Use"
-    right.caption(
-        f"Entropy 0 bits: all attention on one token. {np.log2(t):.2f} bits: spread "
-        f"evenly over all {t}. {how} the token focus below to read one row in detail."
+    exports.shelf(KEY)  # its place in the list; the map is put there by what follows from W
+    follows(view.reading, exports)
+
+
+@st.fragment(key=CELL)
+def follows(reading: Reading, exports: Exports) -> None:
+    """What follows from W in this step, under the settings now: it reruns alone."""
+    view = exports.showing(reading.view(state.current()))
+    present = bool(st.session_state.get("present"))
+    # The map as a chart for export, made only if asked for (when the settings then are these).
+    exports.shelf(KEY)["W, normalised"] = partial(
+        w_chart, view.res.weights, view.labels, bool(view.settings["stretch"]), present
     )
     if view.head is not None:
         head_check(view.res, view.head, view.settings)
     one_weight(view, exports)
+    state.sync_url()
+
+
+def w_chart(weights: np.ndarray, labels: list[str], stretch: bool, present: bool) -> dict:
+    """The map as a Vega-Lite chart, as the page draws W (for export)."""
+    spec = charts.spec(
+        charts.heatmap,
+        weights,
+        labels,
+        labels,
+        palette="weights",
+        x_title="key j (attended to)",
+        y_title="query i (attending)",
+        value_title="w_ij",
+        domain=(0.0, float(weights.max()) if stretch else 1.0),
+        height=draw.STAGE if present else None,
+    )
+    return draw.for_projector(spec) if present else spec
 
 
 def head_check(res: attn_core.AttentionResult, head: attn_core.Head, settings) -> None:
@@ -118,12 +123,9 @@ def head_check(res: attn_core.AttentionResult, head: attn_core.Head, settings) -
         )
 
 
-CELL = "weights.cell"
-"""How one weight is made redraws alone (a fragment of this key) when its key token moves."""
 SHOWN_TERMS = 10
 
 
-@st.fragment(key=CELL)
 def one_weight(view: View, exports: Exports) -> None:
     """The arithmetic of w_ij, i the token focus (step 5), j picked here or by a click."""
     t = len(view.labels)

@@ -1,0 +1,406 @@
+// W, normalised, drawn and recomputed in the browser (see weights_map.py).
+//
+// The server sends the raw scores w'_ij once. Every move of the temperature, the 1/√d
+// scale, the causal mask or the colour stretch recomputes W here,
+//     w_ij = softmax_j(w'_ij * scale / τ, masked j > i),
+// and repaints it within the frame: the cells on a canvas, the printed values, each row's
+// largest weight and entropy. Once a value settles it is reported to the server, which
+// redraws what depends on W. Token labels are set as text, never parsed as HTML.
+
+const SVG = "http://www.w3.org/2000/svg";
+const FONT = "sans-serif";
+const SETTLE_MS = 120; // keys held down: report the value once it stops moving
+const GAP = 16; // between the map, its row statistics and the legend
+const STATS = [
+  ["row sum", 64],
+  ["largest", 84],
+  ["entropy (bits)", 96],
+];
+
+export default function (component) {
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
+  let map = parentElement.__weightsMap;
+  if (!map) {
+    map = new WeightsMap(parentElement);
+    parentElement.__weightsMap = map;
+  }
+  map.report = { setStateValue, setTriggerValue };
+  map.update(data);
+}
+
+function el(tag, attrs = {}, parent = null, ns = null) {
+  const node = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function svg(tag, attrs, parent) {
+  return el(tag, attrs, parent, SVG);
+}
+
+function rgb(hex) {
+  return [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+}
+
+function decode(base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  return new Float64Array(bytes.buffer);
+}
+
+class WeightsMap {
+  constructor(root) {
+    this.root = el("div", { class: "weights-map" }, root);
+    this.controls = el("div", { class: "controls" }, this.root);
+    const tau = el("div", { class: "tau" }, this.controls);
+    el("label", { for: "tau" }, tau).textContent = "Temperature τ";
+    this.tau = el("input", { id: "tau", type: "range" }, tau);
+    this.tauValue = el("output", { for: "tau" }, tau);
+    this.switches = {};
+    for (const [key, text, title] of [
+      ["scale", "Scale by 1/√d", ""],
+      [
+        "stretch",
+        "Stretch colours to the largest weight",
+        "Off: white is 0 and dark blue is 1. On: dark blue is the largest weight, " +
+          "which shows the pattern of long texts, where every weight is small.",
+      ],
+      ["causal", "Causal mask (see only earlier tokens)", ""],
+    ]) {
+      const label = el("label", { class: "switch", title }, this.controls);
+      this.switches[key] = el("input", { type: "checkbox", role: "switch" }, label);
+      el("span", {}, label).textContent = text;
+    }
+    this.note = el("div", { class: "note" }, this.root);
+    this.frame = el("div", { class: "frame" }, this.root);
+    this.plot = el("div", { class: "plot" }, this.frame);
+    this.svg = svg("svg", { role: "img" }, this.plot);
+    this.canvas = el("canvas", { "aria-hidden": "true" }, this.plot);
+    this.tip = el("div", { class: "tip", hidden: "" }, this.plot);
+    this.offscreen = document.createElement("canvas");
+
+    this.settings = null; // what this page shows now
+    this.served = null; // the settings the server last sent: a change there is the server's
+    this.timer = null;
+    this.frameRequested = false;
+
+    this.tau.addEventListener("input", () => this.changed({ temperature: +this.tau.value }, false));
+    this.tau.addEventListener("change", () => this.changed({ temperature: +this.tau.value }, true));
+    for (const [key, box] of Object.entries(this.switches)) {
+      box.addEventListener("change", () => this.changed({ [key]: box.checked }, true));
+    }
+    this.canvas.addEventListener("pointermove", (e) => this.hover(e));
+    this.canvas.addEventListener("pointerleave", () => (this.tip.hidden = true));
+    this.canvas.addEventListener("click", (e) => this.pick(e));
+  }
+
+  // ---- data from the server ----------------------------------------------------------
+
+  update(data) {
+    const fresh = JSON.stringify(data.settings) !== JSON.stringify(this.served);
+    if (fresh) {
+      // The server changed a setting (a link, a new mode): show its values.
+      this.served = { ...data.settings };
+      this.settings = { ...data.settings };
+    }
+    if (data.scores !== this.scoresText) {
+      this.scoresText = data.scores;
+      this.scores = decode(data.scores);
+    }
+    this.data = data;
+    const { min, max, step } = data.range;
+    Object.assign(this.tau, { min, max, step });
+    this.layout();
+    this.showSettings();
+    this.draw();
+  }
+
+  showSettings() {
+    this.tau.value = this.settings.temperature;
+    this.tauValue.textContent = (+this.tau.value).toFixed(2);
+    for (const [key, box] of Object.entries(this.switches)) box.checked = !!this.settings[key];
+  }
+
+  // ---- the controls ------------------------------------------------------------------
+
+  changed(values, settled) {
+    Object.assign(this.settings, values);
+    this.tauValue.textContent = this.settings.temperature.toFixed(2);
+    if (!this.frameRequested) {
+      this.frameRequested = true;
+      requestAnimationFrame(() => {
+        this.frameRequested = false;
+        this.draw();
+      });
+    }
+    if (settled) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.report.setStateValue("settings", { ...this.settings }), SETTLE_MS);
+    }
+  }
+
+  // ---- the numbers -------------------------------------------------------------------
+
+  weights() {
+    const t = this.data.t;
+    const { temperature, scale, causal } = this.settings;
+    const factor = (scale ? 1 / Math.sqrt(this.data.width) : 1) / temperature;
+    const w = new Float64Array(t * t);
+    const rows = { largest: new Float64Array(t), entropy: new Float64Array(t), sum: new Float64Array(t) };
+    for (let i = 0; i < t; i++) {
+      const end = causal ? i + 1 : t;
+      let top = -Infinity;
+      for (let j = 0; j < end; j++) top = Math.max(top, this.scores[i * t + j] * factor);
+      let sum = 0;
+      for (let j = 0; j < end; j++) {
+        const e = Math.exp(this.scores[i * t + j] * factor - top);
+        w[i * t + j] = e;
+        sum += e;
+      }
+      let largest = 0;
+      let entropy = 0;
+      let total = 0;
+      for (let j = 0; j < end; j++) {
+        const p = (w[i * t + j] /= sum);
+        largest = Math.max(largest, p);
+        total += p;
+        if (p > 0) entropy -= p * Math.log2(p);
+      }
+      rows.largest[i] = largest;
+      rows.entropy[i] = entropy;
+      rows.sum[i] = total;
+    }
+    return { w, rows };
+  }
+
+  colour(position) {
+    const stops = this.stops;
+    const x = Math.min(Math.max(position, 0), 1) * (stops.length - 1);
+    const k = Math.min(Math.floor(x), stops.length - 2);
+    const f = x - k;
+    return stops[k].map((a, c) => Math.round(a + (stops[k + 1][c] - a) * f));
+  }
+
+  // ---- layout: once per data -------------------------------------------------------
+
+  measure(text, size) {
+    const ctx = this.offscreen.getContext("2d");
+    ctx.font = `${size}px ${FONT}`;
+    return ctx.measureText(text).width;
+  }
+
+  fit(text, size) {
+    // A label longer than the limit ends in "…" (its cell's tooltip names it whole).
+    const limit = this.data.labelLimit;
+    if (this.measure(text, size) <= limit) return text;
+    let cut = text;
+    while (cut.length > 1 && this.measure(cut + "…", size) > limit) cut = cut.slice(0, -1);
+    return cut + "…";
+  }
+
+  layout() {
+    const d = this.data;
+    const t = d.t;
+    const cell = d.cell;
+    const side = cell * t;
+    this.stops = d.stops.map(rgb);
+    this.svg.replaceChildren();
+    this.svg.setAttribute("aria-label", "W, normalised");
+    const fontFamily = { "font-family": FONT };
+    const ink = d.labelInk;
+
+    const yShown = [];
+    for (let i = 0; i < t; i += d.y.every) yShown.push(i);
+    const xShown = [];
+    for (let j = 0; j < t; j += d.x.every) xShown.push(j);
+    const yTexts = yShown.map((i) => this.fit(d.labels[i], d.y.font));
+    const xTexts = xShown.map((j) => this.fit(d.labels[j], d.x.font));
+    const yWidth = Math.max(0, ...yTexts.map((s) => this.measure(s, d.y.font)));
+    const xWidth = Math.max(0, ...xTexts.map((s) => this.measure(s, d.x.font)));
+    const titleGap = d.titleFont + 10;
+    const left = titleGap + yWidth + 8;
+    const top = d.statsFont + 14;
+    const xDepth =
+      d.x.angle === 0 ? d.x.font : d.x.angle === -90 ? xWidth : (xWidth + d.x.font) * Math.SQRT1_2;
+    const height = top + side + 8 + xDepth + 10 + d.titleFont + 6;
+    const statsLeft = left + side + GAP;
+    // Each row's sum is printed only where a row is tall enough (else it is in the tooltip).
+    // Columns grow with their type, and are at least as wide as their heading.
+    const columns = STATS.filter(([name]) => d.statsText || name !== "row sum").map(([name, w]) => [
+      name,
+      Math.max((w * d.statsFont) / 12, this.measure(name, d.statsFont) + 10),
+    ]);
+    const statsWidth = columns.reduce((a, [, w]) => a + w + 8, 0);
+    const legendLeft = statsLeft + statsWidth + GAP;
+    const width = legendLeft + Math.max(20 + this.measure("0.00", d.statsFont), this.measure(d.valueTitle, d.statsFont)) + 8;
+    this.geometry = { left, top, side, cell, statsLeft, legendLeft };
+    Object.assign(this.svg.style, { width: `${width}px`, height: `${height}px` });
+    this.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    Object.assign(this.plot.style, { width: `${width}px`, height: `${height}px` });
+    Object.assign(this.canvas.style, { left: `${left}px`, top: `${top}px`, width: `${side}px`, height: `${side}px` });
+    const ratio = window.devicePixelRatio || 1;
+    this.canvas.width = Math.round(side * ratio);
+    this.canvas.height = Math.round(side * ratio);
+    this.note.textContent = d.note;
+
+    // Axis labels: rows on the left, columns under the map.
+    const yAxis = svg("g", { class: "axis y", ...fontFamily, "font-size": d.y.font, fill: ink }, this.svg);
+    yShown.forEach((i, k) => {
+      const label = svg("text", { x: left - 6, y: top + (i + 0.5) * cell, "text-anchor": "end", "dominant-baseline": "central" }, yAxis);
+      label.textContent = yTexts[k];
+    });
+    const xAxis = svg("g", { class: "axis x", ...fontFamily, "font-size": d.x.font, fill: ink }, this.svg);
+    xShown.forEach((j, k) => {
+      const x = left + (j + 0.5) * cell;
+      const y = top + side + 6;
+      const label = svg("text", {}, xAxis);
+      if (d.x.angle === 0) {
+        Object.entries({ x, y: y + d.x.font * 0.8, "text-anchor": "middle" }).forEach(([a, v]) => label.setAttribute(a, v));
+      } else {
+        label.setAttribute("transform", `translate(${x},${y}) rotate(${d.x.angle})`);
+        label.setAttribute("text-anchor", "end");
+        label.setAttribute("dominant-baseline", "central");
+      }
+      label.textContent = xTexts[k];
+    });
+    const titles = svg("g", { class: "titles", ...fontFamily, "font-size": d.titleFont, "font-weight": "bold", fill: ink }, this.svg);
+    const xTitle = svg("text", { x: left + side / 2, y: height - 6, "text-anchor": "middle" }, titles);
+    xTitle.textContent = d.xTitle;
+    const yTitle = svg("text", { transform: `translate(${d.titleFont},${top + side / 2}) rotate(-90)`, "text-anchor": "middle" }, titles);
+    yTitle.textContent = d.yTitle;
+
+    // The printed values, when the cells are few.
+    this.values = null;
+    if (d.printValues) {
+      const g = svg("g", { class: "values", ...fontFamily, "font-size": d.valueFont, "pointer-events": "none" }, this.svg);
+      this.values = [];
+      for (let i = 0; i < t; i++) {
+        for (let j = 0; j < t; j++) {
+          const text = svg("text", { x: left + (j + 0.5) * cell, y: top + (i + 0.5) * cell, "text-anchor": "middle", "dominant-baseline": "central" }, g);
+          this.values.push(text);
+        }
+      }
+    }
+
+    // Each row's sum, largest weight and entropy, beside its row.
+    const stats = svg("g", { class: "stats", ...fontFamily, "font-size": d.statsFont }, this.svg);
+    this.statsCells = [];
+    let x = statsLeft;
+    for (const [name, w] of columns) {
+      const head = svg("text", { x, y: top - 8, fill: ink, "font-weight": "bold" }, stats);
+      head.textContent = name;
+      const column = { x, w, bars: [], texts: [] };
+      for (let i = 0; i < t; i++) {
+        const y = top + i * cell;
+        if (name !== "row sum") {
+          svg("rect", { x, y: y + cell * 0.1, width: w, height: Math.max(cell * 0.8, 1), class: "track" }, stats);
+          column.bars.push(svg("rect", { x, y: y + cell * 0.1, height: Math.max(cell * 0.8, 1), class: "bar" }, stats));
+        }
+        if (d.statsText) {
+          const text = svg("text", { x: x + 3, y: y + cell / 2, "dominant-baseline": "central", class: "stat" }, stats);
+          column.texts.push(text);
+        }
+      }
+      this.statsCells.push(column);
+      x += w + 8;
+    }
+
+    // The legend: the colour range, 0 to 1 (or to the largest weight).
+    const legend = svg("g", { class: "legend", ...fontFamily, "font-size": d.statsFont, fill: ink }, this.svg);
+    const title = svg("text", { x: legendLeft, y: top - 8, "font-weight": "bold" }, legend);
+    title.textContent = d.valueTitle;
+    const barTop = top + d.statsFont * 0.6; // clear of the title, for the top tick
+    const barHeight = Math.min(side, 200) - d.statsFont * 0.6;
+    const defs = svg("defs", {}, this.svg);
+    const gradient = svg("linearGradient", { id: "ramp", x1: 0, y1: 1, x2: 0, y2: 0 }, defs);
+    d.stops.forEach((stop, k) => svg("stop", { offset: k / (d.stops.length - 1), "stop-color": stop }, gradient));
+    svg("rect", { x: legendLeft, y: barTop, width: 14, height: barHeight, fill: "url(#ramp)" }, legend);
+    this.ticks = [0, 0.5, 1].map((f) => {
+      const tick = svg("text", { x: legendLeft + 20, y: barTop + barHeight * (1 - f), "dominant-baseline": "central" }, legend);
+      tick.dataset.fraction = f;
+      return tick;
+    });
+  }
+
+  // ---- drawing: every move ---------------------------------------------------------
+
+  draw() {
+    const d = this.data;
+    const t = d.t;
+    const { w, rows } = this.weights();
+    const top = this.settings.stretch ? Math.max(...rows.largest, 1e-12) : 1;
+    this.drawn = { w, rows, top };
+
+    this.offscreen.width = t;
+    this.offscreen.height = t;
+    const small = this.offscreen.getContext("2d");
+    const image = small.createImageData(t, t);
+    for (let k = 0; k < t * t; k++) {
+      const [r, g, b] = this.colour(w[k] / top);
+      image.data.set([r, g, b, 255], 4 * k);
+    }
+    small.putImageData(image, 0, 0);
+    const ctx = this.canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.offscreen, 0, 0, this.canvas.width, this.canvas.height);
+
+    if (this.values) {
+      this.values.forEach((text, k) => {
+        text.textContent = w[k].toFixed(2);
+        text.setAttribute("fill", w[k] / top > 0.8 ? d.inks[0] : d.inks[1]);
+      });
+    }
+    const [largest, entropy] = this.statsCells.slice(-2);
+    const sums = this.statsCells[0]; // the row sums' column, when there is one
+    const most = Math.max(Math.log2(t), 1e-9);
+    for (let i = 0; i < t; i++) {
+      largest.bars[i].setAttribute("width", largest.w * rows.largest[i]);
+      entropy.bars[i].setAttribute("width", entropy.w * (rows.entropy[i] / most));
+      if (d.statsText) {
+        sums.texts[i].textContent = rows.sum[i].toFixed(3);
+        largest.texts[i].textContent = rows.largest[i].toFixed(2);
+        entropy.texts[i].textContent = rows.entropy[i].toFixed(2);
+      }
+    }
+    for (const tick of this.ticks) tick.textContent = (top * tick.dataset.fraction).toFixed(2);
+    // What the map shows now, for a reader of the page's text (and its tests).
+    this.canvas.dataset.temperature = this.settings.temperature;
+    this.root.dataset.drawn = `${this.settings.temperature} ${this.settings.scale} ${this.settings.causal} ${this.settings.stretch}`;
+  }
+
+  // ---- pointer ----------------------------------------------------------------------
+
+  cellAt(event) {
+    const box = this.canvas.getBoundingClientRect();
+    const t = this.data.t;
+    const j = Math.floor(((event.clientX - box.left) / box.width) * t);
+    const i = Math.floor(((event.clientY - box.top) / box.height) * t);
+    return i >= 0 && i < t && j >= 0 && j < t ? [i, j] : null;
+  }
+
+  hover(event) {
+    const at = this.cellAt(event);
+    if (!at || !this.drawn) {
+      this.tip.hidden = true;
+      return;
+    }
+    const [i, j] = at;
+    const t = this.data.t;
+    const labels = this.data.labels;
+    this.tip.textContent =
+      `query i = ${i}: ${labels[i]}\nkey j = ${j}: ${labels[j]}\n` +
+      `w_ij = ${this.drawn.w[i * t + j].toFixed(4)}\nw′_ij = ${this.scores[i * t + j].toFixed(4)}\n` +
+      `row ${i} sums to ${this.drawn.rows.sum[i].toFixed(3)}`;
+    const { left, top } = this.geometry;
+    const box = this.canvas.getBoundingClientRect();
+    this.tip.style.left = `${left + event.clientX - box.left + 14}px`;
+    this.tip.style.top = `${top + event.clientY - box.top + 14}px`;
+    this.tip.hidden = false;
+  }
+
+  pick(event) {
+    const at = this.cellAt(event);
+    if (!at) return;
+    this.report.setTriggerValue("pick", { row: at[0], col: at[1] });
+  }
+}
