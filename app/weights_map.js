@@ -9,7 +9,7 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 const FONT = "sans-serif";
-const SETTLE_MS = 120; // keys held down: report the value once it stops moving
+const SETTLE_MS = 120; // keys held down: at most one report this often, the last one kept
 const GAP = 16; // between the map, its row statistics and the legend
 const STATS = [
   ["row sum", 64],
@@ -82,6 +82,7 @@ class WeightsMap {
     this.settings = null; // what this page shows now
     this.served = null; // the settings the server last sent: a change there is the server's
     this.timer = null;
+    this.reported = -Infinity; // when the last value went to the server
     this.frameRequested = false;
 
     this.tau.addEventListener("input", () => this.changed({ temperature: +this.tau.value }, false));
@@ -134,9 +135,18 @@ class WeightsMap {
       });
     }
     if (settled) {
+      // A single step (a key, a click, the end of a drag) goes to the server at once; a
+      // key held down sends at most one value per SETTLE_MS, and always its last one.
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.report.setStateValue("settings", { ...this.settings }), SETTLE_MS);
+      const wait = this.reported + SETTLE_MS - performance.now();
+      if (wait > 0) this.timer = setTimeout(() => this.send(), wait);
+      else this.send();
     }
+  }
+
+  send() {
+    this.reported = performance.now();
+    this.report.setStateValue("settings", { ...this.settings });
   }
 
   // ---- the numbers -------------------------------------------------------------------
