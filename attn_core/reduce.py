@@ -81,8 +81,9 @@ def to_plane(
         return Plane(coords[:t], coords[t:], "raw", (f"feature {i}", f"feature {j}"))
     if method == "pca":
         coords, explained = _pca(both)
-        titles = (f"PC 1 ({explained[0]:.0%} of variance)", f"PC 2 ({explained[1]:.0%})")
-        return Plane(coords[:t], coords[t:], "pca", titles, explained)
+        # The shares are not in the titles: a chart whose structure stays the same as the
+        # points move is updated in place (see charts.spec); the page prints them beside it.
+        return Plane(coords[:t], coords[t:], "pca", ("PC 1", "PC 2"), explained)
     coords = _tsne(both, seed)
     return Plane(coords[:t], coords[t:], "tsne", ("t-SNE 1", "t-SNE 2"))
 

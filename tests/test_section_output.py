@@ -41,6 +41,12 @@ def test_focus_survives_a_shorter_text(app):
 def test_geometry_methods(app, method, hi):
     app.button_group(key="method").set_value(method).run()
     assert_clean(app)
+    if method == "pca":  # the share of the variance each axis keeps, beside the map
+        res = attn_core.self_attention(hi.vectors)
+        plane = attn_core.to_plane(hi.vectors, res.output, method="pca")
+        shares = f"PC 1 keeps {plane.explained[0]:.0%}", f"PC 2 {plane.explained[1]:.0%}"
+        caption = next(c.value for c in app.caption if c.value.startswith("PC 1 keeps"))
+        assert all(share in caption for share in shares)
     if method == "raw":
         app.number_input(key="feature_a").set_value(5).run()
         app.number_input(key="feature_b").set_value(200).run()

@@ -81,6 +81,25 @@ def test_moving_the_map_reruns_only_what_follows_from_w(app, hi):
     np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
 
 
+def test_a_temperature_move_changes_the_charts_numbers_not_their_structure(app):
+    """The browser updates a chart in place when only its data sets change, and builds it
+    anew when anything else in its spec does: W's settings change numbers only."""
+
+    def structures(at) -> dict[str, bytes]:
+        return {
+            el.proto.spec: b"".join(d.data.data for d in el.proto.datasets)
+            for el in at.get("vega_lite_chart")
+        }
+
+    before = structures(app)
+    move_map(app, temperature=0.35)
+    assert_clean(app)
+    after = structures(app)
+    assert len(after) >= 6  # Y, its lengths, the focus, the geometry, the two W, the difference
+    assert set(after) <= set(before)  # every redrawn chart keeps its structure
+    assert sum(after[spec] != before[spec] for spec in after) >= 6  # and takes new numbers
+
+
 def test_stretch_reaches_the_comparison_and_keeps_the_weights(app, hi):
     def colour_ranges() -> list[list[float]]:
         return [colour_range(s) for s in chart_specs(app) if value_title(s) == "w_ij"]

@@ -53,11 +53,13 @@ def geometry(reading: Reading, exports: Exports) -> None:
             "the same before, in all dimensions (not just the two drawn). Below 1: "
             "attention pulled the tokens together.",
         )
+        plane = data.get_plane(before, res.output, method, features)
+        if plane.explained is not None:
+            st.caption(variance_kept(plane.explained))
         if method == "tsne":
             st.caption("t-SNE keeps neighbourhoods, not distances: compare shapes only.")
         else:
             st.markdown(reading_the_map(ratio, res.projected))
-    plane = data.get_plane(before, res.output, method, features)
     name = "v (values)" if res.projected else "x (before)"
     draw.chart(
         left,
@@ -74,6 +76,14 @@ def geometry(reading: Reading, exports: Exports) -> None:
         width="content",
     )
     state.sync_url()
+
+
+def variance_kept(explained: tuple[float, float]) -> str:
+    """What share of the points' spread (before and after together) the two PCA axes keep."""
+    return (
+        f"PC 1 keeps {explained[0]:.0%} of the variance of the points before and after "
+        f"together, PC 2 {explained[1]:.0%}."
+    )
 
 
 def reading_the_map(ratio: float, projected: bool) -> str:
