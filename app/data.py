@@ -32,9 +32,10 @@ def get_model() -> attn_core.Model:
     """The bundled model's tokenizer and word embeddings, opened once per server and shared
     by every session: all the default page needs (static vectors are rows of that table).
 
-    Streamlit runs a full garbage collection after every rerun, which walks every
-    long-lived object in the process; what exists once the libraries are loaded is frozen
-    out of it, here and again when the network loads (``get_network``).
+    A full garbage collection walks every long-lived object in the process (Streamlit runs
+    one after every rerun unless ``runner.postScriptGC`` is off, as the served config has
+    it; Python runs them as objects pile up); what exists once the libraries are loaded is
+    frozen out of it, here and again when the network loads (``get_network``).
     """
     model = attn_core.load_model()
     gc.freeze()

@@ -32,4 +32,5 @@ def test_viewers_get_no_stack_traces_and_forms_are_protected():
     assert settings["server.enableXsrfProtection"] is True
     assert settings["browser.gatherUsageStats"] is False  # works offline: no telemetry
     assert settings["server.fileWatcherType"] == "none"  # no polling while serving
+    assert settings["runner.postScriptGC"] is False  # no full collection after every run
     assert {"theme.light.primaryColor", "theme.dark.primaryColor"} <= set(settings)

@@ -163,7 +163,8 @@ def test_the_default_page_never_runs_the_transformer(monkeypatch):
 
 
 def test_reruns_do_not_walk_the_libraries_objects_when_collecting_garbage():
-    """Streamlit collects garbage after every rerun; what the libraries loaded is frozen out.
+    """A full garbage collection (Streamlit's after every rerun, where it is on; Python's
+    own as objects pile up) does not walk what the libraries loaded: it is frozen out.
 
     In a process of its own, so that no earlier test has frozen (or loaded) anything.
     """
