@@ -169,11 +169,6 @@ DOM changes seen here; its canvas paints are."""
 QUIET_MS = 500
 
 
-def timed_update(page, act) -> float:
-    """Seconds from ``act()`` to the page's last visible change once it is quiet and idle."""
-    return timed_change(page, act)[1]
-
-
 def timed_change(page, act) -> tuple[float, float]:
     """Seconds from the input ``act()`` makes (its key or pointer press reaching the page)
     to the page's first visible change, and to its last once it is quiet and idle.
@@ -234,20 +229,14 @@ def control_timings(page, repeats: int, names=None) -> dict[str, tuple[float, fl
     def switch(name):
         return lambda k: page.get_by_role("switch", name=name).click()
 
-    def next_option(label):
-        """The next option of a select box, by keyboard: the list opened and the next
-        option highlighted first (not timed), then Enter (timed)."""
+    def then_enter(box, prepare):
+        """``prepare(box, k)`` first (not timed), then Enter (timed)."""
+        return (lambda k: prepare(box(), k), lambda k: box().press("Enter"))
 
-        def prepare(k):
-            box = page.get_by_role("combobox", name=label)
-            box.focus()
-            box.press("ArrowDown")
-            box.press("ArrowDown")
-
-        return prepare, lambda k: page.get_by_role("combobox", name=label).press("Enter")
-
-    def seed(k):  # typed first (not timed), then Enter (timed)
-        return page.get_by_label("Seed", exact=True).fill(str(100 + k))
+    def next_option(box, k):  # the list opened and its next option highlighted
+        box.focus()
+        box.press("ArrowDown")
+        box.press("ArrowDown")
 
     def d_k(k):
         page.get_by_role("slider", name="d_k (query/key width)").press(
@@ -266,8 +255,12 @@ def control_timings(page, repeats: int, names=None) -> dict[str, tuple[float, fl
         "mask": switch("Causal mask"),
         "stretch": switch("Stretch colours"),
         "d_k": d_k,
-        "seed": (seed, lambda k: page.get_by_label("Seed", exact=True).press("Enter")),
-        "token focus": next_option("Token focus"),
+        "seed": then_enter(
+            lambda: page.get_by_label("Seed", exact=True), lambda box, k: box.fill(str(100 + k))
+        ),
+        "token focus": then_enter(
+            lambda: page.get_by_role("combobox", name="Token focus"), next_option
+        ),
         "map method": method,
     }
     results = {}
@@ -280,10 +273,7 @@ def control_timings(page, repeats: int, names=None) -> dict[str, tuple[float, fl
             if prepare is not None:
                 prepare(k)
             times.append(timed_change(page, lambda k=k, act=act: act(k)))
-        results[name] = (
-            statistics.median(t[0] for t in times),
-            statistics.median(t[1] for t in times),
-        )
+        results[name] = medians(times)
         # each switch back to its default for the next control, and the page settled
         if name in ("scale", "mask", "stretch") and repeats % 2:
             timed_change(page, lambda act=act: act(repeats))
@@ -329,8 +319,13 @@ def presentation_updates(
         wait_ready(page)
         thumb = page.get_by_role("slider", name="Temperature τ")
         times = [timed_change(page, lambda t=thumb: t.press("ArrowRight")) for _ in range(repeats)]
-        results[n] = tuple(statistics.median(t[k] for t in times) for k in (0, 1))
+        results[n] = medians(times)
     return results
+
+
+def medians(times: list[tuple[float, float]]) -> tuple[float, float]:
+    """The median first change and the median settled time of ``timed_change`` results."""
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
 
 
 def cold_start(browser, repeats: int) -> tuple[float, float]:
