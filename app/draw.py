@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 import numpy as np
+import pyarrow as pa
 import streamlit as st
 
 import attn_core
@@ -82,7 +83,21 @@ def chart(where, name: str, spec: dict, shelf: dict[str, dict], **kwargs):
     # A canvas has no text of its own: screen readers get the chart's name and title.
     title = spec.get("title")
     alt = f"{name}: {title}" if title and title != name else name
-    return where.vega_lite_chart(spec=spec, alt=alt, **kwargs)
+    datasets = {name: arrow(table) for name, table in spec.get("datasets", {}).items()}
+    return where.vega_lite_chart(spec={**spec, "datasets": datasets}, alt=alt, **kwargs)
+
+
+def arrow(table: dict) -> bytes:
+    """A chart's data set (columns by name) as the Arrow stream Streamlit sends as it is.
+
+    Made from the columns' arrays directly: through DataFrames, building and converting
+    them took over a third of the server's CPU for a new text.
+    """
+    columns = pa.table({name: np.asarray(values) for name, values in table.items()})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, columns.schema) as stream:
+        stream.write_table(columns)
+    return sink.getvalue().to_pybytes()
 
 
 def offer(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 import attn_core
 from app import data, draw
 from app.sections import output
 from app.view import Exports, View
+from attn_core import charts
 
 
 def test_exports_keep_page_order_and_a_redrawn_section_replaces_its_own():
@@ -50,6 +52,19 @@ def test_a_view_computes_both_attentions_from_a_reading(hi):
     free = attn_core.self_attention(hi.vectors, scale=True, temperature=2.0)
     np.testing.assert_allclose(view.res_free.weights, free.weights, rtol=1e-12)
     assert view.proj_name == "random projections" and view.labels == list(hi.tokens)
+
+
+def test_chart_data_reach_the_browser_as_the_records_a_file_holds(rng):
+    labels = charts.token_labels(["[CLS]", "the", "cat", "the", "[SEP]"])
+    plane = attn_core.to_plane(rng.normal(size=(5, 8)), rng.normal(size=(5, 8)), method="pca")
+    for spec in (
+        charts.spec(charts.heatmap, rng.random((5, 5)), labels, labels),
+        charts.spec(charts.geometry, plane, labels),  # strings, bools
+    ):
+        for name, table in spec["datasets"].items():
+            sent = pa.ipc.open_stream(draw.arrow(table)).read_all()
+            assert sent.to_pylist() == charts.json_ready(spec)["datasets"][name]
+            assert sent.num_rows == len(next(iter(table.values())))
 
 
 def test_file_stems_and_projector_sizes():

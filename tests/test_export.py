@@ -20,7 +20,7 @@ def test_chart_png_and_svg_are_valid_files(rng):
     res = attn_core.self_attention(rng.normal(size=(4, 8)))
     for spec in (
         charts.heatmap(res.weights, labels, labels, palette="weights").to_dict(),  # fixed size
-        charts.spec(charts.heatmap, res.x, labels),  # stretches (gets a file width); DataFrames
+        charts.spec(charts.heatmap, res.x, labels),  # stretches (gets a file width); columns
     ):
         png = Image.open(io.BytesIO(export.chart_png(spec, scale=2)))
         png.load()

@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import altair as alt
 import numpy as np
-import pandas as pd
 
 DIVERGING = (
     *("#2166ac", "#4393c3", "#92c5de", "#d1e5f0"),
@@ -108,8 +107,16 @@ def heading(title: str, note: str) -> str | alt.TitleParams:
     return alt.TitleParams(text=title, subtitle=note)
 
 
-Frames = dict[str, pd.DataFrame]
+Table = dict[str, "np.ndarray | list"]
+"""A data set: its columns by name, each a list or a 1-D array, all of one length."""
+Frames = dict[str, Table]
 """A chart's data sets by name; its layers refer to them by name only."""
+
+
+def records(table: Table) -> list[dict]:
+    """A data set's rows, one dict each, in plain Python values (as JSON holds them)."""
+    columns = {name: np.asarray(values).tolist() for name, values in table.items()}
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def builder(parts: Callable[..., tuple[Callable[..., alt.TopLevelMixin], tuple, Frames]]):
@@ -126,7 +133,7 @@ def builder(parts: Callable[..., tuple[Callable[..., alt.TopLevelMixin], tuple, 
     def build(*args, **kwargs) -> alt.TopLevelMixin:
         draw, layout, frames = parts(*args, **kwargs)
         chart = draw(*layout)
-        chart.datasets = {name: frame.to_dict("records") for name, frame in frames.items()}
+        chart.datasets = {name: records(table) for name, table in frames.items()}
         return chart
 
     build.parts = parts
@@ -136,8 +143,8 @@ def builder(parts: Callable[..., tuple[Callable[..., alt.TopLevelMixin], tuple, 
 def spec(build: Callable, *args, **kwargs) -> dict:
     """``build(*args, **kwargs).to_dict()``, quickly: what the page draws on every rerun.
 
-    The structure comes from a cache of one per layout; the data sets are the DataFrames
-    themselves (Streamlit sends them as Arrow; ``json_ready`` makes them records again).
+    The structure comes from a cache of one per layout; the data sets stay columns (the
+    page sends them to the browser as Arrow; ``json_ready`` makes them records).
     """
     draw, layout, frames = build.parts(*args, **kwargs)
     return {**json.loads(_structure(draw, layout)), "datasets": dict(frames)}
@@ -153,7 +160,7 @@ def _structure(draw: Callable[..., alt.TopLevelMixin], layout: tuple) -> str:
 def json_ready(spec: dict) -> dict:
     """A spec from ``spec`` with its data sets as lists of records, as Vega-Lite files hold."""
     datasets = {
-        name: rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+        name: records(rows) if isinstance(rows, dict) else rows
         for name, rows in spec.get("datasets", {}).items()
     }
     return {**spec, "datasets": datasets}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import altair as alt
 import numpy as np
-import pandas as pd
 
 from attn_core.charts.base import LABEL_INK, builder
 from attn_core.charts.heatmap import png_data_url
@@ -56,22 +55,20 @@ def head_grid(
         raise ValueError(f"weights must be (L, H, T, T), got shape {weights.shape}")
     layers, heads = weights.shape[:2]
     cells = [(layer, head) for layer in range(layers) for head in range(heads)]
-    frame = pd.DataFrame(
-        {
-            "layer": [layer for layer, _ in cells],
-            "head": [head for _, head in cells],
-            "url": [
-                png_data_url(
-                    shrink(weights[layer, head]),
-                    "weights",
-                    (0.0, float(weights[layer, head].max())),
-                )
-                for layer, head in cells
-            ],
-            "edge": [3.0 if cell == on_show else 0.0 for cell in cells],
-        }
-    )
-    return _head_grid, (layers, heads, select, size, title), {"heads": frame}
+    table = {
+        "layer": [layer for layer, _ in cells],
+        "head": [head for _, head in cells],
+        "url": [
+            png_data_url(
+                shrink(weights[layer, head]),
+                "weights",
+                (0.0, float(weights[layer, head].max())),
+            )
+            for layer, head in cells
+        ],
+        "edge": [3.0 if cell == on_show else 0.0 for cell in cells],
+    }
+    return _head_grid, (layers, heads, select, size, title), {"heads": table}
 
 
 def _head_grid(layers, heads, select, size, title) -> alt.LayerChart:

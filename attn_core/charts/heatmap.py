@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
-import pandas as pd
 
 from attn_core.charts.base import (
     FIT_WIDTH,
@@ -22,6 +21,7 @@ from attn_core.charts.base import (
     LABEL_INK,
     PAD,
     VALUE_CELLS,
+    Table,
     builder,
     colour_scale,
     colours,
@@ -101,19 +101,17 @@ def heatmap(
     size = (title, thinned_note(every), height, square, legend)
     if is_raster(matrix.shape):
         frames = {
-            "image": pd.DataFrame(
-                {
-                    "x": [0],
-                    "x2": [cols],
-                    "y": [0],
-                    "y2": [rows],
-                    "url": [png_data_url(matrix, palette, domain)],
-                }
-            ),
+            "image": {
+                "x": [0],
+                "x2": [cols],
+                "y": [0],
+                "y2": [rows],
+                "url": [png_data_url(matrix, palette, domain)],
+            },
             "ends": ends(domain),
         }
         shown = np.arange(0, rows, y_labels.every)
-        frames["names"] = pd.DataFrame({"y": shown + 0.5, "label": [row_labels[i] for i in shown]})
+        frames["names"] = {"y": shown + 0.5, "label": [row_labels[i] for i in shown]}
         layout = (rows, cols, palette, x_title, value_title, y_labels.font)
         return _raster_heatmap, (*layout, *size), frames
     cells = _cells(matrix, row_labels, col_labels, palette, domain)
@@ -131,9 +129,9 @@ def heatmap(
     return _vector_heatmap, (*layout, *size), {"cells": cells, "ends": ends(domain)}
 
 
-def ends(domain: tuple[float, float]) -> pd.DataFrame:
+def ends(domain: tuple[float, float]) -> Table:
     """The two ends of a colour range, as the invisible points that set its scale."""
-    return pd.DataFrame({"shade": list(domain)})
+    return {"shade": list(domain)}
 
 
 MIN_FONT, MAX_FONT = 9, 16
@@ -191,29 +189,28 @@ def _axis(labels: AxisLabels, **kwargs) -> alt.Axis:
     )
 
 
-def _cells(matrix, row_labels, col_labels, palette, domain) -> pd.DataFrame:
+def _cells(matrix, row_labels, col_labels, palette, domain) -> Table:
     """One row per cell: its row and column, value, and the ink its printed value gets."""
     rows, cols = matrix.shape
     numbered = col_labels is None
-    frame = pd.DataFrame(
-        {
-            "row": np.repeat(row_labels, cols),
-            "col": np.tile(np.arange(cols) if numbered else col_labels, rows),
-            "value": matrix.ravel(),
-            "i": np.repeat(np.arange(rows), cols),  # the axes' order
-        }
-    )
+    value = matrix.ravel()
+    cells = {
+        "row": np.repeat(row_labels, cols),
+        "col": np.tile(np.arange(cols) if numbered else col_labels, rows),
+        "value": value,
+        "i": np.repeat(np.arange(rows), cols),  # the axes' order
+    }
     if not numbered:
-        frame["j"] = np.tile(np.arange(cols), rows)
+        cells["j"] = np.tile(np.arange(cols), rows)
     lo, hi = domain
-    frame["shade"] = frame["value"].clip(lo, hi)  # the colour: clamped to the range
+    cells["shade"] = np.clip(value, lo, hi)  # the colour: clamped to the range
     # Dark ink on light cells, white ink on dark ones: relative position in the colour range.
-    position = (frame["value"] - lo) / (hi - lo if hi > lo else 1.0)
+    position = (value - lo) / (hi - lo if hi > lo else 1.0)
     dark = (position > 0.8) | ((position < 0.2) if palette == "diverging" else False)
-    frame["ink"] = np.where(dark, INKS[0], INKS[1])
+    cells["ink"] = np.where(dark, INKS[0], INKS[1])
     if numbered:  # feature dimensions: a continuous axis 0..C that stretches to any width
-        frame["col_end"] = frame["col"] + 1
-    return frame
+        cells["col_end"] = cells["col"] + 1
+    return cells
 
 
 def _sized(chart: alt.LayerChart, title, note, height, square, legend) -> alt.LayerChart:

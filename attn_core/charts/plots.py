@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import altair as alt
 import numpy as np
-import pandas as pd
 
 from attn_core.charts.base import (
     AFTER_COLOUR,
@@ -37,17 +36,15 @@ def bars(
     -------
     alt.LayerChart
     """
-    frame = pd.DataFrame(
-        {
-            "label": labels,
-            "value": np.asarray(values, dtype=np.float64),
-            "i": np.arange(len(labels)),  # the bars' order: data, so new labels reuse the layout
-        }
-    )
+    table = {
+        "label": list(labels),
+        "value": np.asarray(values, dtype=np.float64),
+        "i": np.arange(len(labels)),  # the bars' order: data, so new labels reuse the layout
+    }
     height = height or int(np.clip(22 * len(labels), 80, 640))
     domain = None if domain is None else (float(domain[0]), float(domain[1]))
     layout = (len(labels) <= 40, title, value_title, domain, colour, fmt, height)
-    return _bars, layout, {"bars": frame}
+    return _bars, layout, {"bars": table}
 
 
 def _bars(printed, title, value_title, domain, colour, fmt, height) -> alt.LayerChart:
@@ -78,11 +75,11 @@ def loss_curve(losses: np.ndarray, *, at: int | None = None, title: str = "", he
     alt.LayerChart
     """
     losses = np.asarray(losses, dtype=np.float64)
-    frames = {"curve": pd.DataFrame({"step": np.arange(len(losses)), "loss": losses})}
+    frames = {"curve": {"step": np.arange(len(losses)), "loss": losses}}
     if at is not None:
         if not 0 <= at < len(losses):
             raise ValueError(f"at must be a step in 0..{len(losses) - 1}, got {at}")
-        frames["here"] = pd.DataFrame({"step": [at], "loss": [losses[at]]})
+        frames["here"] = {"step": [at], "loss": [float(losses[at])]}
     return _loss_curve, (len(losses), at is not None, title, height), frames
 
 
@@ -140,29 +137,26 @@ def geometry(
     everything = np.concatenate([plane.before, plane.after])
     centre = (everything.max(axis=0) + everything.min(axis=0)) / 2
     half = max(float((everything.max(axis=0) - everything.min(axis=0)).max()) / 2 * 1.15, 1e-9)
-    points = pd.DataFrame(
-        {
-            "token": list(labels) * 2,
-            "x": np.concatenate([bx, ax]),
-            "y": np.concatenate([by, ay]),
-            "stage": [before_name] * t + [after_name] * t,
-        }
-    )
+    points = {
+        "token": list(labels) * 2,
+        "x": np.concatenate([bx, ax]),
+        "y": np.concatenate([by, ay]),
+        "stage": [before_name] * t + [after_name] * t,
+    }
     frames = {
-        "corners": pd.DataFrame(
-            {"x": centre[0] + np.array([-half, half]), "y": centre[1] + np.array([-half, half])}
-        ),
-        "moves": pd.DataFrame(
-            {
-                "token": labels,
-                "x": bx,
-                "y": by,
-                "x2": ax,
-                "y2": ay,
-                # Vega's angle is clockwise from "up"; axes share one span: data angle = screen.
-                "angle": np.degrees(np.arctan2(ax - bx, ay - by)),
-            }
-        ),
+        "corners": {
+            "x": centre[0] + np.array([-half, half]),
+            "y": centre[1] + np.array([-half, half]),
+        },
+        "moves": {
+            "token": list(labels),
+            "x": bx,
+            "y": by,
+            "x2": ax,
+            "y2": ay,
+            # Vega's angle is clockwise from "up"; axes share one span: data angle = screen.
+            "angle": np.degrees(np.arctan2(ax - bx, ay - by)),
+        },
         "points": points,
     }
     show = show_labels if show_labels is not None else t <= 40
@@ -173,16 +167,15 @@ def geometry(
         own = plane.after if label_stage == "after" else plane.before  # (T, 2)
         extent = (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
         placed = place_labels(own, list(labels), everything, extent, size, font)
-        frames["labels"] = pd.DataFrame(
-            {
-                "token": labels,
-                "x": own[:, 0],
-                "y": own[:, 1],
-                "lx": placed.x,
-                "ly": placed.y,
-                "far": placed.far,
-            }
-        )[placed.shown]
+        every = {
+            "token": np.asarray(labels),
+            "x": own[:, 0],
+            "y": own[:, 1],
+            "lx": placed.x,
+            "ly": placed.y,
+            "far": placed.far,
+        }
+        frames["labels"] = {name: column[placed.shown] for name, column in every.items()}
         hidden = int((~placed.shown).sum())
         if hidden:
             note = f"{hidden} of {t} names left out where points crowd: hover a point for its token"
