@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,11 +98,26 @@ def random_projections(
     seed = _seed(seed)
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    w_q, w_k, w_v = (
+    w_q, w_k, w_v = _drawn(d, d_k, d_v, seed, init)
+    return Projections(w_q=w_q, w_k=w_k, w_v=w_v, seed=seed, init=init)
+
+
+@functools.lru_cache(maxsize=8)
+def _drawn(d: int, d_k: int, d_v: int, seed: int, init: str) -> tuple[np.ndarray, ...]:
+    """The three matrices, drawn once per set of arguments and shared read-only.
+
+    Every view of a page asks for the same ones (scores, output, geometry, training...):
+    drawing 3 x 384 x 64 numbers again each time took about a tenth of a new text's
+    server time. A pure function of its arguments, so one process-wide memo serves every
+    session; eight sets at most (3.5 MB each at the widest d_k).
+    """
+    drawn = tuple(
         _draw(np.random.default_rng([seed, i]), (d, width), init)
         for i, width in enumerate((d_k, d_k, d_v))
     )
-    return Projections(w_q=w_q, w_k=w_k, w_v=w_v, seed=seed, init=init)
+    for matrix in drawn:
+        matrix.flags.writeable = False
+    return drawn
 
 
 def _draw(rng: np.random.Generator, shape: tuple[int, int], init: str) -> np.ndarray:

@@ -25,6 +25,15 @@ def test_same_seed_same_weights_different_seed_different():
     assert not np.allclose(a.w_q, a.w_k)  # each matrix has its own stream
 
 
+def test_drawn_once_and_shared_read_only():
+    a, b = random_projections(30, 4, seed=3), random_projections(30, 4, seed=3)
+    assert a.w_q is b.w_q  # every view of a page gets the same matrices, not a new draw
+    with pytest.raises(ValueError, match="read-only"):
+        a.w_q[0, 0] = 1.0  # so no caller can change them for the others
+    other = random_projections(30, 4, seed=3, init="xavier_uniform")
+    assert not np.allclose(other.w_q, a.w_q)  # every argument is part of the key
+
+
 def test_weights_are_the_same_on_any_machine():
     # PCG64 seeded with [seed, index] and numpy's normal generator are platform-independent,
     # so these values, recorded once, must come out on every machine.
