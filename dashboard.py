@@ -8,6 +8,7 @@ the steps in order.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from types import MappingProxyType
 
 import streamlit as st
@@ -60,7 +61,9 @@ def read_the_text(messages) -> Reading | None:
     if not settings["text"].strip():
         messages.info("Type some text to begin.")
         return None
-    with messages, st.spinner("Reading the text…"):
+    # The network can take a moment on a long text; static vectors are a table lookup.
+    network = settings["kind"] == "contextual" or settings["mode"] == "real"
+    with messages, st.spinner("Reading the text…") if network else nullcontext():
         inputs = data.model_inputs(settings["text"], settings)
     if isinstance(inputs, str):  # nothing the model can read
         messages.info(inputs)

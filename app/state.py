@@ -126,9 +126,8 @@ def sidebar(contents: Sequence[tuple[str, str]]) -> None:
             help="One step at a time, in large type, for a projector. Page Down and Page Up "
             "(what most presentation clickers send) move between steps.",
         )
-        if not st.session_state["present"]:
-            for key, title in contents:
-                st.markdown(f"[{title}](#{key})")
+        if not st.session_state["present"]:  # one element: a line a step
+            st.markdown("  \n".join(f"[{title}](#{key})" for key, title in contents))
         share_link()
 
 

@@ -35,6 +35,10 @@ def test_page_has_the_seeds_sections_in_order(app):
         at = next(i for i, el in enumerate(main) if el.type == "header" and el.value == step.TITLE)
         assert main[at + 1].type == "caption" and main[at + 1].value == step.EXPLANATION
     assert tokens_shown(app) == ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
+    # the sidebar's contents link to each step's anchor, in the page's order
+    contents = next(m.value for m in app.sidebar.markdown if m.value.startswith("[1 · "))
+    links = re.findall(r"\[([^\]]+)\]\(#([a-z]+)\)", contents)
+    assert links == [(s.TITLE, s.KEY) for s in sections.ALL]
 
 
 @pytest.mark.parametrize(

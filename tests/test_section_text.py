@@ -50,6 +50,18 @@ def test_token_options(app):
     assert tokens_shown(app) == ["embeddings", "work"]
 
 
+def test_the_token_table_names_each_piece_where_it_came_from(app):
+    app.text_area(key="text").set_value("embeddings work").run()
+    table = app.dataframe[0].value
+    emb = attn_core.embed("embeddings work")
+    assert list(table.columns) == ["position", "token", "characters", "text", "ids"]
+    assert list(table["position"]) == list(range(7))
+    assert list(table["token"]) == emb.tokens == tokens_shown(app)
+    assert list(table["text"]) == ["", "em", "bed", "ding", "s", "work", ""]
+    assert list(table["characters"])[1:3] == ["0–2", "2–5"]
+    assert list(table["ids"]) == [" ".join(map(str, ids)) for ids in emb.token_ids]
+
+
 def test_vector_kind_changes_the_numbers(app):
     before = weights_table(app)["entropy (bits)"].to_numpy()
     app.button_group(key="kind").set_value("contextual").run()

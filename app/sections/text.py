@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from app.view import Exports, Reading
@@ -64,13 +64,15 @@ def render(page: Reading, exports: Exports) -> None:
     )
     with st.expander("Token table (position, token, characters, vocabulary ids)"):
         st.dataframe(
-            pd.DataFrame(
+            pa.table(  # straight to the Arrow that Streamlit sends
                 {
+                    "position": list(range(len(emb.tokens))),
                     "token": emb.tokens,
                     "characters": [f"{a}–{b}" if b else "" for a, b in emb.offsets],
                     "text": [emb.text[a:b] for a, b in emb.offsets],
                     "ids": [" ".join(map(str, ids)) for ids in emb.token_ids],
                 }
             ),
+            hide_index=True,
             width="stretch",
         )
