@@ -6,19 +6,27 @@
 // and repaints it within the frame: the cells on a canvas, the printed values, each row's
 // largest weight and entropy. Once a value settles it is reported to the server, which
 // redraws what depends on W. Token labels are set as text, never parsed as HTML.
+//
+// Two components share this file: step 4's map (WeightsMap), which has the controls, and
+// step 8's comparison (ComparisonMaps: the parameter-free W, the projections' W and their
+// difference), which follows the map's settings through a window event, in the same frame.
 
 const SVG = "http://www.w3.org/2000/svg";
 const FONT = "sans-serif";
 const SETTLE_MS = 120; // keys held down: at most one report this often, the last one kept
-const GAP = 16; // between the map, its row statistics and the legend
+const GAP = 16; // between the map, its row statistics and the legend (and the three maps)
+const MIN_SIDE = 150; // the comparison's smallest map, in pixels, before they wrap
 const STATS = [
   ["row sum", 64],
   ["largest", 84],
   ["entropy (bits)", 96],
 ];
 
+const SETTINGS_EVENT = "attention:w-settings"; // the map's settings, on every move
+
 export default function (component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
+  if (data.kind === "comparison") return comparison(parentElement, data);
   let map = parentElement.__weightsMap;
   if (!map) {
     map = new WeightsMap(parentElement);
@@ -46,6 +54,75 @@ function rgb(hex) {
 function decode(base64) {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
   return new Float64Array(bytes.buffer);
+}
+
+// Each row of scores (t x t) times factor, masked j > i when causal, through a softmax:
+// the weights and each row's sum, largest weight and entropy in bits.
+function softmaxRows(scores, t, factor, causal) {
+  const w = new Float64Array(t * t);
+  const rows = { largest: new Float64Array(t), entropy: new Float64Array(t), sum: new Float64Array(t) };
+  for (let i = 0; i < t; i++) {
+    const end = causal ? i + 1 : t;
+    let top = -Infinity;
+    for (let j = 0; j < end; j++) top = Math.max(top, scores[i * t + j] * factor);
+    let sum = 0;
+    for (let j = 0; j < end; j++) {
+      const e = Math.exp(scores[i * t + j] * factor - top);
+      w[i * t + j] = e;
+      sum += e;
+    }
+    let largest = 0;
+    let entropy = 0;
+    let total = 0;
+    for (let j = 0; j < end; j++) {
+      const p = (w[i * t + j] /= sum);
+      largest = Math.max(largest, p);
+      total += p;
+      if (p > 0) entropy -= p * Math.log2(p);
+    }
+    rows.largest[i] = largest;
+    rows.entropy[i] = entropy;
+    rows.sum[i] = total;
+  }
+  return { w, rows };
+}
+
+// The colour at position (0-1) along stops ([[r, g, b], ...]), interpolated in RGB as
+// Vega-Lite's scales and attn_core's images do.
+function colourAt(stops, position) {
+  const x = Math.min(Math.max(position, 0), 1) * (stops.length - 1);
+  const k = Math.min(Math.floor(x), stops.length - 2);
+  const f = x - k;
+  return stops[k].map((a, c) => Math.round(a + (stops[k + 1][c] - a) * f));
+}
+
+// One pixel a cell on a t x t scratch canvas, stretched unsmoothed onto canvas.
+function paintCells(canvas, scratch, t, colourOf) {
+  scratch.width = t;
+  scratch.height = t;
+  const small = scratch.getContext("2d");
+  const image = small.createImageData(t, t);
+  for (let k = 0; k < t * t; k++) image.data.set([...colourOf(k), 255], 4 * k);
+  small.putImageData(image, 0, 0);
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(scratch, 0, 0, canvas.width, canvas.height);
+}
+
+const MEASURE = document.createElement("canvas");
+
+function textWidth(text, size) {
+  const ctx = MEASURE.getContext("2d");
+  ctx.font = `${size}px ${FONT}`;
+  return ctx.measureText(text).width;
+}
+
+// A label longer than limit pixels ends in "…" (its cell's tooltip names it whole).
+function fitText(text, size, limit) {
+  if (textWidth(text, size) <= limit) return text;
+  let cut = text;
+  while (cut.length > 1 && textWidth(cut + "…", size) > limit) cut = cut.slice(0, -1);
+  return cut + "…";
 }
 
 class WeightsMap {
@@ -126,6 +203,7 @@ class WeightsMap {
 
   changed(values, settled) {
     Object.assign(this.settings, values);
+    window.dispatchEvent(new CustomEvent(SETTINGS_EVENT, { detail: { ...this.settings } }));
     this.tauValue.textContent = this.settings.temperature.toFixed(2);
     if (!this.frameRequested) {
       this.frameRequested = true;
@@ -152,60 +230,19 @@ class WeightsMap {
   // ---- the numbers -------------------------------------------------------------------
 
   weights() {
-    const t = this.data.t;
     const { temperature, scale, causal } = this.settings;
     const factor = (scale ? 1 / Math.sqrt(this.data.width) : 1) / temperature;
-    const w = new Float64Array(t * t);
-    const rows = { largest: new Float64Array(t), entropy: new Float64Array(t), sum: new Float64Array(t) };
-    for (let i = 0; i < t; i++) {
-      const end = causal ? i + 1 : t;
-      let top = -Infinity;
-      for (let j = 0; j < end; j++) top = Math.max(top, this.scores[i * t + j] * factor);
-      let sum = 0;
-      for (let j = 0; j < end; j++) {
-        const e = Math.exp(this.scores[i * t + j] * factor - top);
-        w[i * t + j] = e;
-        sum += e;
-      }
-      let largest = 0;
-      let entropy = 0;
-      let total = 0;
-      for (let j = 0; j < end; j++) {
-        const p = (w[i * t + j] /= sum);
-        largest = Math.max(largest, p);
-        total += p;
-        if (p > 0) entropy -= p * Math.log2(p);
-      }
-      rows.largest[i] = largest;
-      rows.entropy[i] = entropy;
-      rows.sum[i] = total;
-    }
-    return { w, rows };
-  }
-
-  colour(position) {
-    const stops = this.stops;
-    const x = Math.min(Math.max(position, 0), 1) * (stops.length - 1);
-    const k = Math.min(Math.floor(x), stops.length - 2);
-    const f = x - k;
-    return stops[k].map((a, c) => Math.round(a + (stops[k + 1][c] - a) * f));
+    return softmaxRows(this.scores, this.data.t, factor, causal);
   }
 
   // ---- layout: once per data -------------------------------------------------------
 
   measure(text, size) {
-    const ctx = this.offscreen.getContext("2d");
-    ctx.font = `${size}px ${FONT}`;
-    return ctx.measureText(text).width;
+    return textWidth(text, size);
   }
 
   fit(text, size) {
-    // A label longer than the limit ends in "…" (its cell's tooltip names it whole).
-    const limit = this.data.labelLimit;
-    if (this.measure(text, size) <= limit) return text;
-    let cut = text;
-    while (cut.length > 1 && this.measure(cut + "…", size) > limit) cut = cut.slice(0, -1);
-    return cut + "…";
+    return fitText(text, size, this.data.labelLimit);
   }
 
   layout() {
@@ -341,18 +378,7 @@ class WeightsMap {
     const top = this.settings.stretch ? Math.max(...rows.largest, 1e-12) : 1;
     this.drawn = { w, rows, top };
 
-    this.offscreen.width = t;
-    this.offscreen.height = t;
-    const small = this.offscreen.getContext("2d");
-    const image = small.createImageData(t, t);
-    for (let k = 0; k < t * t; k++) {
-      const [r, g, b] = this.colour(w[k] / top);
-      image.data.set([r, g, b, 255], 4 * k);
-    }
-    small.putImageData(image, 0, 0);
-    const ctx = this.canvas.getContext("2d");
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(this.offscreen, 0, 0, this.canvas.width, this.canvas.height);
+    paintCells(this.canvas, this.offscreen, t, (k) => colourAt(this.stops, w[k] / top));
 
     if (this.values) {
       this.values.forEach((text, k) => {
@@ -412,5 +438,258 @@ class WeightsMap {
     const at = this.cellAt(event);
     if (!at) return;
     this.report.setTriggerValue("pick", { row: at[0], col: at[1] });
+  }
+}
+
+// ---- step 8: the two W side by side, and their difference ------------------------------
+
+function comparison(root, data) {
+  let maps = root.__comparison;
+  if (!maps) {
+    maps = new ComparisonMaps(root);
+    root.__comparison = maps;
+  }
+  maps.update(data);
+  // The map's moves arrive as a window event; one listener at a time, gone on unmount.
+  if (maps.follow) window.removeEventListener(SETTINGS_EVENT, maps.follow);
+  maps.follow = (event) => maps.moved(event.detail);
+  window.addEventListener(SETTINGS_EVENT, maps.follow);
+  return () => window.removeEventListener(SETTINGS_EVENT, maps.follow);
+}
+
+class ComparisonMaps {
+  constructor(root) {
+    this.root = el("div", { class: "w-comparison" }, root);
+    this.panels = [0, 1, 2].map(() => {
+      const panel = el("div", { class: "panel" }, this.root);
+      const plot = el("div", { class: "plot" }, panel);
+      const node = svg("svg", { role: "img" }, plot);
+      const canvas = el("canvas", { "aria-hidden": "true" }, plot);
+      const tip = el("div", { class: "tip", hidden: "" }, plot);
+      const one = { panel, plot, svg: node, canvas, tip };
+      canvas.addEventListener("pointermove", (e) => this.hover(one, e));
+      canvas.addEventListener("pointerleave", () => (tip.hidden = true));
+      return one;
+    });
+    this.scratch = document.createElement("canvas");
+    this.settings = null;
+    this.served = null;
+    this.frameRequested = false;
+    // Three to a row while they fit: a new width (a phone turned, the sidebar closed) lays
+    // them out again.
+    this.width = 0;
+    new ResizeObserver(() => {
+      if (this.data && this.root.clientWidth !== this.width) {
+        this.layout();
+        this.draw();
+      }
+    }).observe(this.root);
+  }
+
+  update(data) {
+    if (JSON.stringify(data.settings) !== JSON.stringify(this.served)) {
+      this.served = { ...data.settings };
+      this.settings = { ...data.settings };
+    }
+    if (data.panels.map((p) => p.scores).join() !== this.scoresText) {
+      this.scoresText = data.panels.map((p) => p.scores).join();
+      this.scores = data.panels.map((p) => decode(p.scores));
+    }
+    this.data = data;
+    this.layout();
+    this.draw();
+  }
+
+  moved(settings) {
+    this.settings = { ...settings };
+    if (this.frameRequested || !this.data) return;
+    this.frameRequested = true;
+    requestAnimationFrame(() => {
+      this.frameRequested = false;
+      this.draw();
+    });
+  }
+
+  // ---- the numbers: both W and their difference, under the settings now ----------------
+
+  matrices() {
+    const d = this.data;
+    const t = d.t;
+    const { temperature, scale, causal, stretch } = this.settings;
+    const [free, projected] = d.panels.map((p, k) => {
+      const factor = (scale ? 1 / Math.sqrt(p.width) : 1) / temperature;
+      return softmaxRows(this.scores[k], t, factor, causal).w;
+    });
+    const difference = projected.map((v, k) => v - free[k]);
+    let top = 1;
+    let reach = 1;
+    if (stretch) {
+      top = Math.max(...free, ...projected);
+      reach = Math.max(...difference.map(Math.abs), 1e-12);
+    }
+    // Each panel's values and its colour range, low to high.
+    return [
+      [free, 0, top],
+      [projected, 0, top],
+      [difference, -reach, reach],
+    ];
+  }
+
+  // ---- layout: once per data -------------------------------------------------------
+
+  layout() {
+    const d = this.data;
+    const t = d.t;
+    const ink = d.labelInk;
+    const font = { "font-family": FONT };
+    const yShown = [];
+    for (let i = 0; i < t; i += d.y.every) yShown.push(i);
+    const xShown = [];
+    for (let j = 0; j < t; j += d.x.every) xShown.push(j);
+    const yTexts = yShown.map((i) => fitText(d.labels[i], d.y.font, d.labelLimit));
+    const xTexts = xShown.map((j) => fitText(d.labels[j], d.x.font, d.labelLimit));
+    const yWidth = Math.max(0, ...yTexts.map((s) => textWidth(s, d.y.font)));
+    const xWidth = Math.max(0, ...xTexts.map((s) => textWidth(s, d.x.font)));
+    const left = yWidth + 10;
+    // As large as asked, but three to a row where the page is wide enough for three of at
+    // least MIN_SIDE pixels; else one a row, as wide as the page allows.
+    this.width = this.root.clientWidth;
+    const room = (this.width || 3 * (left + d.cell * t + 8 + GAP)) - 2 * GAP;
+    const third = room / 3 - left - 8;
+    const whole = room + 2 * GAP - left - 8;
+    const side = Math.min(d.cell * t, third >= MIN_SIDE ? third : Math.max(whole, MIN_SIDE));
+    const cell = side / t;
+    const noteFont = d.legendFont;
+    const noteLines = d.note ? d.note.split("; ") : []; // two short lines fit a narrow map
+    const top = d.titleFont + 12 + noteLines.length * (noteFont + 4);
+    const xDepth =
+      d.x.angle === 0 ? d.x.font : d.x.angle === -90 ? xWidth : (xWidth + d.x.font) * Math.SQRT1_2;
+    const legendTop = top + side + 8 + xDepth + 12;
+    const height = legendTop + d.legendFont * 3 + 16;
+    const width = left + Math.max(side, 160) + 8;
+    this.geometry = { left, top, side };
+
+    const names = [...d.panels.map((p) => p.name), d.difference.name];
+    const valueTitles = [...d.panels.map((p) => p.valueTitle), d.difference.valueTitle];
+    const palettes = ["weights", "weights", "diverging"];
+    this.panels.forEach((one, k) => {
+      one.name = names[k];
+      one.valueTitle = valueTitles[k];
+      one.stops = d.stops[palettes[k]].map(rgb);
+      one.diverging = palettes[k] === "diverging";
+      one.panel.dataset.name = names[k];
+      one.svg.replaceChildren();
+      one.svg.setAttribute("aria-label", names[k]);
+      Object.assign(one.svg.style, { width: `${width}px`, height: `${height}px` });
+      one.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+      Object.assign(one.plot.style, { width: `${width}px`, height: `${height}px` });
+      Object.assign(one.canvas.style, { left: `${left}px`, top: `${top}px`, width: `${side}px`, height: `${side}px` });
+      const ratio = window.devicePixelRatio || 1;
+      one.canvas.width = Math.round(side * ratio);
+      one.canvas.height = Math.round(side * ratio);
+
+      const title = svg("text", { x: 0, y: d.titleFont, ...font, "font-size": d.titleFont, "font-weight": "bold", fill: ink, class: "title" }, one.svg);
+      title.textContent = names[k];
+      if (d.note) {
+        // Not every token is named: say so under the title, as the charts do.
+        const note = svg("text", { ...font, "font-size": noteFont, fill: ink, class: "note" }, one.svg);
+        noteLines.forEach((line, n) => {
+          const y = d.titleFont + 8 + (n + 1) * (noteFont + 4) - 4;
+          svg("tspan", { x: 0, y }, note).textContent = n < noteLines.length - 1 ? `${line};` : line;
+        });
+      }
+      const yAxis = svg("g", { class: "axis y", ...font, "font-size": d.y.font, fill: ink }, one.svg);
+      yShown.forEach((i, n) => {
+        const label = svg("text", { x: left - 6, y: top + (i + 0.5) * cell, "text-anchor": "end", "dominant-baseline": "central" }, yAxis);
+        label.textContent = yTexts[n];
+      });
+      const xAxis = svg("g", { class: "axis x", ...font, "font-size": d.x.font, fill: ink }, one.svg);
+      xShown.forEach((j, n) => {
+        const x = left + (j + 0.5) * cell;
+        const y = top + side + 6;
+        const label = svg("text", {}, xAxis);
+        if (d.x.angle === 0) {
+          Object.entries({ x, y: y + d.x.font * 0.8, "text-anchor": "middle" }).forEach(([a, v]) => label.setAttribute(a, v));
+        } else {
+          label.setAttribute("transform", `translate(${x},${y}) rotate(${d.x.angle})`);
+          label.setAttribute("text-anchor", "end");
+          label.setAttribute("dominant-baseline", "central");
+        }
+        label.textContent = xTexts[n];
+      });
+      one.values = null;
+      if (d.printValues) {
+        const g = svg("g", { class: "values", ...font, "font-size": d.valueFont, "pointer-events": "none" }, one.svg);
+        one.values = [];
+        for (let i = 0; i < t; i++) {
+          for (let j = 0; j < t; j++) {
+            one.values.push(svg("text", { x: left + (j + 0.5) * cell, y: top + (i + 0.5) * cell, "text-anchor": "middle", "dominant-baseline": "central" }, g));
+          }
+        }
+      }
+      // The legend under the map: the value's name, the colour ramp, its two ends and middle.
+      const legend = svg("g", { class: "legend", ...font, "font-size": d.legendFont, fill: ink }, one.svg);
+      svg("text", { x: left, y: legendTop, "font-weight": "bold" }, legend).textContent = valueTitles[k];
+      const rampTop = legendTop + 6;
+      const rampWidth = Math.min(side, 200);
+      const defs = svg("defs", {}, one.svg);
+      const gradient = svg("linearGradient", { id: `ramp-${k}`, x1: 0, y1: 0, x2: 1, y2: 0 }, defs);
+      d.stops[palettes[k]].forEach((stop, n, all) => svg("stop", { offset: n / (all.length - 1), "stop-color": stop }, gradient));
+      svg("rect", { x: left, y: rampTop, width: rampWidth, height: 10, fill: `url(#ramp-${k})` }, legend);
+      one.ticks = [0, 0.5, 1].map((f) => {
+        const anchor = f === 0 ? "start" : f === 1 ? "end" : "middle";
+        const tick = svg("text", { x: left + rampWidth * f, y: rampTop + 12 + d.legendFont, "text-anchor": anchor, class: "tick" }, legend);
+        tick.dataset.fraction = f;
+        return tick;
+      });
+    });
+  }
+
+  // ---- drawing: every move ---------------------------------------------------------
+
+  draw() {
+    const d = this.data;
+    const t = d.t;
+    this.drawn = this.matrices();
+    this.panels.forEach((one, k) => {
+      const [values, low, high] = this.drawn[k];
+      const span = high - low || 1;
+      const position = (v) => (v - low) / span;
+      paintCells(one.canvas, this.scratch, t, (n) => colourAt(one.stops, position(values[n])));
+      if (one.values) {
+        one.values.forEach((text, n) => {
+          const p = position(values[n]);
+          text.textContent = values[n].toFixed(2);
+          // White on dark cells (either end of a diverging range), dark ink elsewhere.
+          const dark = p > 0.8 || (one.diverging && p < 0.2);
+          text.setAttribute("fill", dark ? d.inks[0] : d.inks[1]);
+        });
+      }
+      for (const tick of one.ticks) tick.textContent = (low + span * tick.dataset.fraction).toFixed(2);
+      one.canvas.dataset.range = `${low} ${high}`;
+    });
+    const { temperature, scale, causal, stretch } = this.settings;
+    this.root.dataset.drawn = `${temperature} ${scale} ${causal} ${stretch}`;
+  }
+
+  hover(one, event) {
+    if (!this.drawn) return;
+    const box = one.canvas.getBoundingClientRect();
+    const t = this.data.t;
+    const j = Math.floor(((event.clientX - box.left) / box.width) * t);
+    const i = Math.floor(((event.clientY - box.top) / box.height) * t);
+    if (i < 0 || i >= t || j < 0 || j >= t) {
+      one.tip.hidden = true;
+      return;
+    }
+    const labels = this.data.labels;
+    const values = this.drawn[this.panels.indexOf(one)][0];
+    one.tip.textContent =
+      `query i = ${i}: ${labels[i]}\nkey j = ${j}: ${labels[j]}\n` +
+      `${one.valueTitle} = ${values[i * t + j].toFixed(4)}`;
+    const { left, top } = this.geometry;
+    one.tip.style.left = `${left + event.clientX - box.left + 14}px`;
+    one.tip.style.top = `${top + event.clientY - box.top + 14}px`;
+    one.tip.hidden = false;
   }
 }

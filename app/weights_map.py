@@ -1,5 +1,7 @@
 """W, normalised, recomputed in the browser: the temperature, the 1/√d scale, the causal mask
-and the colour stretch change it within a frame, with no round trip to the server.
+and the colour stretch change it within a frame, with no round trip to the server. Step 4's
+map has those controls; step 8's comparison (both W and their difference) follows them in
+the page.
 
 The page sends the raw scores w′ once (``payload``); the component (``weights_map.js``)
 applies the settings, takes each row's softmax, and paints the cells, their printed values
@@ -28,11 +30,11 @@ from attn_core.charts import base as chart_base
 from attn_core.charts.heatmap import axis_labels, thinned_note
 
 HERE = Path(__file__).parent
-COMPONENT = st.components.v2.component(
-    "attention.weights_map",
-    js=(HERE / "weights_map.js").read_text(encoding="utf-8"),
-    css=(HERE / "weights_map.css").read_text(encoding="utf-8"),
-)
+JS = (HERE / "weights_map.js").read_text(encoding="utf-8")
+CSS = (HERE / "weights_map.css").read_text(encoding="utf-8")
+COMPONENT = st.components.v2.component("attention.weights_map", js=JS, css=CSS)
+COMPARISON = st.components.v2.component("attention.w_comparison", js=JS, css=CSS)
+"""Both drawn by the same script: ``data["kind"]`` says which."""
 SETTINGS = ("temperature", "scale", "causal", "stretch")
 """What the browser recomputes W for."""
 SIDE = (140, 520)
@@ -57,38 +59,90 @@ def payload(
     ``width`` is what 1/√d divides by (the width of the queries).
     """
     t = len(labels)
-    if res.scores.shape != (t, t):
-        raise ValueError(f"scores {res.scores.shape} do not match {t} labels")
     if side is None:
         side = int(np.clip(40 * t, *SIDE))
-    cell = side / t
-    x, y = axis_labels(labels, cell), axis_labels(labels, cell, across=False)
     low = PROJECTOR_FONT if present else 0
+    cell = side / t
+    return {
+        **_cells_and_labels(labels, side, present),
+        **_scores(res, t),
+        "range": dict(zip(("min", "max", "step"), links.TEMPERATURE, strict=True)),
+        "settings": _settings(settings),
+        "statsFont": max(int(np.clip(round(cell * 0.5), 11, 14)), low),
+        "statsText": cell >= 11,
+        "xTitle": "key j (attended to)",
+        "yTitle": "query i (attending)",
+        "valueTitle": "w_ij",
+        "stops": list(chart_base.SEQUENTIAL),
+    }
+
+
+def comparison_payload(
+    free: attn_core.AttentionResult,
+    projected: attn_core.AttentionResult,
+    labels: list[str],
+    settings: Mapping[str, object],
+    *,
+    projected_name: str,
+    side: int,
+    present: bool = False,
+) -> dict:
+    """What step 8's comparison needs: both kinds of raw scores, to follow the map's settings
+    in the page (``kind`` "comparison"), each panel ``side`` pixels square."""
+    t = len(labels)
+    return {
+        "kind": "comparison",
+        **_cells_and_labels(labels, side, present),
+        "panels": [
+            {**_scores(free, t), "name": "W, parameter-free", "valueTitle": "w_ij"},
+            {**_scores(projected, t), "name": f"W, {projected_name}", "valueTitle": "w_ij"},
+        ],
+        "difference": {"name": "difference", "valueTitle": "Δw"},
+        "settings": _settings(settings),
+        "legendFont": max(11, PROJECTOR_FONT if present else 0),
+        "stops": {"weights": list(chart_base.SEQUENTIAL), "diverging": list(chart_base.DIVERGING)},
+    }
+
+
+def _scores(res: attn_core.AttentionResult, t: int) -> dict:
+    """The raw scores w′ as little-endian float64, base64 (the engine's numbers to the last
+    digit), and the width that 1/√d divides by: that of the queries."""
+    if res.scores.shape != (t, t):
+        raise ValueError(f"scores {res.scores.shape} do not match {t} labels")
     scores = np.ascontiguousarray(res.scores, dtype="<f8").tobytes()
     return {
         "t": t,
         "width": int((res.x if res.q is None else res.q).shape[1]),
         "scores": base64.b64encode(scores).decode("ascii"),
+    }
+
+
+def _settings(settings: Mapping[str, object]) -> dict:
+    return {
+        "temperature": float(settings["temperature"]),
+        **{key: bool(settings[key]) for key in ("scale", "causal", "stretch")},
+    }
+
+
+def _cells_and_labels(labels: list[str], side: int, present: bool) -> dict:
+    """Cell size, token labels on both axes (sized as ``charts.heatmap`` sizes them) and the
+    fonts of a t x t map ``side`` pixels square; on a projector nothing under 16 px."""
+    t = len(labels)
+    cell = side / t
+    x, y = axis_labels(labels, cell), axis_labels(labels, cell, across=False)
+    low = PROJECTOR_FONT if present else 0
+    every = max(x.every, y.every)
+    return {
+        "t": t,
         "labels": list(labels),
-        "settings": {
-            "temperature": float(settings["temperature"]),
-            **{key: bool(settings[key]) for key in ("scale", "causal", "stretch")},
-        },
-        "range": dict(zip(("min", "max", "step"), links.TEMPERATURE, strict=True)),
         "cell": cell,
-        "x": {"font": max(x.font, low), "angle": x.angle, "every": max(x.every, y.every)},
-        "y": {"font": max(y.font, low), "every": max(x.every, y.every)},
-        "note": thinned_note(max(x.every, y.every)),
+        "x": {"font": max(x.font, low), "angle": x.angle, "every": every},
+        "y": {"font": max(y.font, low), "every": every},
+        "note": thinned_note(every),
         "labelLimit": 110 if not present else 160,
         "printValues": t * t <= chart_base.VALUE_CELLS,
         "valueFont": max(int(np.clip(round(cell * 0.38), 8, 18)), low),
-        "statsFont": max(int(np.clip(round(cell * 0.5), 11, 14)), low),
-        "statsText": cell >= 11,
         "titleFont": max(12, low),
-        "xTitle": "key j (attended to)",
-        "yTitle": "query i (attending)",
-        "valueTitle": "w_ij",
-        "stops": list(chart_base.SEQUENTIAL),
         "inks": list(chart_base.INKS),
         "labelInk": chart_base.LABEL_INK,
     }
@@ -119,3 +173,9 @@ def show(
         on_settings_change=on_settings,
         on_pick_change=on_pick,
     )
+
+
+def show_comparison(data: dict, *, key: str) -> None:
+    """Mount step 8's comparison with ``data`` (from ``comparison_payload``): it reports
+    nothing, it only follows the map."""
+    COMPARISON(key=key, data=data, width="stretch")

@@ -42,23 +42,42 @@ def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def _component(at: AppTest, kind: str | None = None):
+    """The component on the page whose data is of ``kind`` (the map has none)."""
+    (found,) = [
+        el for el in at.get("bidi_component") if json.loads(el.proto.json).get("kind") == kind
+    ]
+    return found
+
+
 def weights_map(at: AppTest) -> dict:
     """What the page sent the map of section 4 (``app.weights_map.payload``)."""
-    (map_,) = at.get("bidi_component")
-    return json.loads(map_.proto.json)
+    return json.loads(_component(at).proto.json)
+
+
+def charts_on_screen(at: AppTest) -> int:
+    """How many charts the page shows: Vega-Lite charts, the map of W, and the comparison's
+    three maps."""
+    drawn = [json.loads(el.proto.json).get("kind") for el in at.get("bidi_component")]
+    return len(at.get("vega_lite_chart")) + sum(3 if k == "comparison" else 1 for k in drawn)
+
+
+def comparison_maps(at: AppTest) -> dict:
+    """What the page sent section 8's comparison (``app.weights_map.comparison_payload``)."""
+    return json.loads(_component(at, "comparison").proto.json)
 
 
 def move_map(at: AppTest, **settings) -> AppTest:
     """Move the map's controls as the browser reports them once they settle: its
     ``settings`` state, all four values (those not given stay as the page sent them)."""
-    (map_,) = at.get("bidi_component")
+    map_ = _component(at)
     reported = {**weights_map(at)["settings"], **settings}
     return _send(at, WidgetState(id=map_.proto.id, json_value=json.dumps({"settings": reported})))
 
 
 def click_map(at: AppTest, row: int, col: int) -> AppTest:
     """Click cell (row, col) of the map: its ``pick`` trigger, as the browser sends it."""
-    (map_,) = at.get("bidi_component")
+    map_ = _component(at)
     payload = [{"event": "pick", "value": {"row": row, "col": col}}]
     trigger = WidgetState(id=_make_trigger_id(map_.proto.id, "events"))
     trigger.json_trigger_value = json.dumps(payload)
@@ -77,7 +96,18 @@ def weights_shown(at: AppTest) -> np.ndarray:
     """The W that the map draws from what the page sent it, worked out here on its own:
     each row of the scores times 1/√width (when scaled) over τ, masked, through a softmax."""
     sent = weights_map(at)
-    t, settings = sent["t"], sent["settings"]
+    return _softmax(sent, sent["settings"])
+
+
+def comparison_shown(at: AppTest, **settings) -> list[np.ndarray]:
+    """The two W the comparison draws from what the page sent it, under its settings or
+    ``settings`` (the map's, as the page hands them on), worked out here on its own."""
+    sent = comparison_maps(at)
+    return [_softmax(panel, {**sent["settings"], **settings}) for panel in sent["panels"]]
+
+
+def _softmax(sent: dict, settings: dict) -> np.ndarray:
+    t = sent["t"]
     scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f8").reshape(t, t)
     logits = scores / settings["temperature"]
     if settings["scale"]:

@@ -121,6 +121,8 @@ def chart_titled(page: Page, title: str):
 
 MAP = ".weights-map"
 """Step 4's map of W (``app/weights_map.js``), inside its component's shadow root."""
+COMPARISON = ".w-comparison"
+"""Step 8's three maps: both W and their difference, drawn by the same script."""
 
 
 def map_values(page: Page) -> list[str]:
@@ -153,6 +155,24 @@ def assert_map_shows(page: Page, weights, t: int) -> None:
         assert max(abs(a - int(b)) for a, b in zip(got, expected[i, j], strict=True)) <= 2
 
 
+def assert_comparison_shows(page: Page, x, **settings) -> None:
+    """Step 8's three maps print the two W of ``x`` under ``settings`` and their difference
+    (the page's default: parameter-free beside random projections, seed 0, d_k 64, and
+    both unscaled as the parameter-free mode has it)."""
+    settings = {"scale": False, **settings}
+    free = attn_core.self_attention(x, **settings).weights
+    proj = attn_core.random_projections(x.shape[1], 64, seed=0)
+    projected = attn_core.self_attention(x, proj, **settings).weights
+    for name, matrix in (
+        ("W, parameter-free", free),
+        ("W, random projections", projected),
+        ("difference", projected - free),
+    ):
+        shown = page.locator(f'{COMPARISON} .panel[data-name="{name}"] g.values text')
+        texts = shown.evaluate_all("ts => ts.map(t => t.textContent)")
+        assert texts == [f"{w:.2f}" for w in matrix.ravel()], name
+
+
 def full_page_screenshot(page: Page, path: Path) -> None:
     """Streamlit scrolls inside its own container: grow the viewport to the content first."""
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
@@ -178,10 +198,16 @@ def test_type_text_switch_mode_and_screenshot(page: Page):
         expect(page.get_by_role("heading", name=title)).to_be_visible()
     # every visible chart actually drew something (K and V wait in hidden tabs)
     charts = page.locator('[data-testid="stVegaLiteChart"]:visible')
-    assert charts.count() >= 12
+    assert charts.count() >= 9
     for i in range(charts.count()):
         box = charts.nth(i).bounding_box()
         assert box and box["width"] > 100 and box["height"] > 60, (i, box)
+    # so did the map of W and the comparison's three maps, painted by the page itself
+    painted = page.locator(f"{MAP} canvas, {COMPARISON} canvas")
+    expect(painted).to_have_count(4)
+    for i in range(4):
+        box = painted.nth(i).bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 100, (i, box)
 
     OUTPUT.mkdir(exist_ok=True)
     full_page_screenshot(page, OUTPUT / "dashboard.png")
@@ -243,6 +269,7 @@ def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browse
         slider.press("End")  # τ = 5: W flattens at once
         expect(slider).to_have_value("5")
         assert_map_shows(page, attn_core.self_attention(x, temperature=5.0).weights, 6)
+        assert_comparison_shows(page, x, temperature=5.0)
         slider.press("ArrowLeft")
         assert_map_shows(page, attn_core.self_attention(x, temperature=4.95).weights, 6)
         box = slider.bounding_box()  # dragging: W follows the thumb before it is let go
@@ -256,6 +283,8 @@ def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browse
         page.get_by_role("switch", name="Causal mask").check()
         causal = attn_core.self_attention(x, temperature=tau, causal=True)
         assert_map_shows(page, causal.weights, 6)
+        # step 8's comparison followed every move too, in the page
+        assert_comparison_shows(page, x, temperature=tau, causal=True)
         frames.clear()
     page.wait_for_function(
         "() => location.search.includes('causal=1') && location.search.includes('temperature=')",
@@ -298,7 +327,11 @@ def test_long_text_renders_every_panel(page: Page):
     wait_ready(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    assert charts.count() >= 12
+    assert charts.count() >= 9
+    # the comparison's three maps name every k-th of 256 tokens, and say so
+    expect(page.locator(f"{COMPARISON} canvas")).to_have_count(3)
+    notes = page.locator(f"{COMPARISON} text.note").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert len(notes) == 3 and all(re.match(r"Every \d+th token named", n) for n in notes)
     OUTPUT.mkdir(exist_ok=True)
     full_page_screenshot(page, OUTPUT / "dashboard-256-tokens.png")
 
@@ -390,7 +423,7 @@ def test_a_trained_head_and_training_in_the_browser(browser, server, tmp_path):
     page.goto(f"{server}/?mode=real&layer=3&head=5")
     wait_ready(page)
     expect(page.get_by_text("Layer 3, head 5: W recomputed")).to_be_visible()
-    expect(chart_titled(page, "W, layer 3, head 5")).to_be_attached()
+    expect(page.locator(f'{COMPARISON} .panel[data-name="W, layer 3, head 5"]')).to_be_attached()
     train = page.get_by_role("button", name=re.compile(r"Train$"))
     train.scroll_into_view_if_needed()
     train.click()
@@ -432,7 +465,8 @@ def test_after_training_the_export_list_is_what_is_on_screen(page: Page):
     names = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     assert {"Training loss", "W during training", "Training target"} <= set(names)
-    drawn = page.locator(f'[data-testid="stVegaLiteChart"], {MAP}')  # W is drawn in the browser
+    # W and the comparison's three maps are drawn by the page itself
+    drawn = page.locator(f'[data-testid="stVegaLiteChart"], {MAP}, {COMPARISON} .panel')
     assert len(names) == drawn.count()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from pagetest import (
     SECTION_TITLES,
     assert_clean,
     chart_specs,
+    comparison_maps,
     move_map,
     open_link,
     weights_map,
@@ -44,17 +46,21 @@ def test_settings_survive_while_their_controls_are_off_screen(app):
 
 
 def test_on_a_projector_small_charts_grow_and_their_type_is_larger():
-    def comparison(at) -> dict:
-        return next(s for s in chart_specs(at) if s.get("title") == "W, parameter-free")
+    def target(at) -> dict:
+        return next(s for s in chart_specs(at) if s.get("title") == "Target")
 
     at = open_link({"step": "8"})
-    small = comparison(at)
+    small, small_maps = target(at), comparison_maps(at)
     at = open_link({"present": "1", "step": "8"})
     assert_clean(at)
-    large = comparison(at)
+    large, large_maps = target(at), comparison_maps(at)
     assert large["width"] == round(small["width"] * 1.4) > small["width"]
     assert large["height"] == round(small["height"] * 1.4)
     assert large["config"]["axis"]["labelFontSize"] == 16
+    # the comparison's three maps, drawn in the page, grow the same way
+    side = small_maps["cell"] * small_maps["t"]
+    assert large_maps["cell"] * large_maps["t"] == pytest.approx(round(side * 1.4))
+    assert min(large_maps["x"]["font"], large_maps["y"]["font"], large_maps["legendFont"]) >= 16
 
 
 def test_a_link_can_open_a_presentation_on_any_step():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pagetest import assert_clean
+from pagetest import assert_clean, charts_on_screen
 
 
 def test_after_training_the_export_list_offers_the_training_charts(app):
@@ -15,7 +15,7 @@ def test_after_training_the_export_list_offers_the_training_charts(app):
     assert len(names) == len(set(names))
     app.run()  # a full rerun keeps the run on screen, and so in the list
     names = app.selectbox(key="export_chart").options
-    assert len(names) == len(app.get("vega_lite_chart") + app.get("bidi_component"))
+    assert len(names) == charts_on_screen(app)
     assert "Training loss" in names
     # another target: the run is for other inputs, so its charts leave the screen and the list
     app.button_group(key="objective").set_value("imitate").run()

@@ -9,6 +9,9 @@ import numpy as np
 from pagetest import (
     assert_clean,
     chart_specs,
+    colour_range,
+    comparison_maps,
+    comparison_shown,
     move_map,
     rows,
     value_title,
@@ -18,6 +21,8 @@ from pagetest import (
 from PIL import Image
 
 import attn_core
+from app.sections import learnable
+from app.view import Reading, View
 from attn_core import charts
 
 
@@ -41,8 +46,13 @@ def test_learnable_mode_shows_q_k_v_and_switches_the_scores(app, hi):
     assert [h.value for h in app.header] == []
     assert app.selectbox(key="export_chart").options.count("Q, projected") == 1
     app.run()
-    titles = [s.get("title") for s in chart_specs(app)]
-    assert {"W, parameter-free", "W, random projections", "difference"} <= set(titles)
+    # the comparison gets both kinds of raw scores, to the last bit, and draws both W
+    sent = comparison_maps(app)
+    assert [p["name"] for p in sent["panels"]] == ["W, parameter-free", "W, random projections"]
+    assert [p["width"] for p in sent["panels"]] == [384, 64]  # what each 1/√d divides by
+    free = attn_core.self_attention(emb.vectors, scale=True)
+    for shown, want in zip(comparison_shown(app), (free, res), strict=True):
+        np.testing.assert_allclose(shown, want.weights, rtol=1e-12)
     # back to parameter-free: scale goes back to that mode's default
     app.radio(key="mode").set_value("free").run()
     assert weights_map(app)["settings"]["scale"] is False
@@ -88,11 +98,40 @@ def test_real_head_mode_shows_the_models_own_attention(app):
     np.testing.assert_array_equal(pixels, charts.colours(head.hidden, "diverging", domain))
     check = next(c.value for c in app.caption if "Largest difference" in c.value)
     assert float(check.rsplit(": ", 1)[1].rstrip(".")) < 1e-5
-    titles = [s.get("title") for s in chart_specs(app)]
-    assert "W, layer 2, head 3" in titles
+    assert comparison_maps(app)["panels"][1]["name"] == "W, layer 2, head 3"
+    np.testing.assert_allclose(comparison_shown(app)[1], res.weights, rtol=1e-9)
     # the head sees every word piece: the token options are not offered
     assert not [t for t in app.toggle if t.key in ("special", "merge")]
     assert not app.get("button_group") or all(b.key != "kind" for b in app.button_group)
     # a control that changes the head says the model does not do that
     move_map(app, causal=True).run()
     assert any("changed by the controls" in c.value for c in app.caption)
+
+
+def test_the_comparison_exports_what_the_page_draws(hi):
+    """The export list's three comparison charts, made when asked for, hold the two W and
+    their difference under the settings of the moment, in the page's colour ranges."""
+    settings = {
+        **attn_core.defaults_for("learnable"),
+        "mode": "learnable",
+        "temperature": 0.5,
+        "stretch": True,
+    }
+    view = View.of(Reading(settings, hi, hi.vectors, None, list(hi.tokens)), settings)
+    made = {name: make() for name, make in learnable.comparison_charts(view, False).items()}
+    assert list(made) == ["W, parameter-free", "W, random projections", "difference"]
+    free = attn_core.self_attention(hi.vectors, scale=True, temperature=0.5)
+    proj = attn_core.random_projections(384, 64, seed=0)
+    projected = attn_core.self_attention(hi.vectors, proj, scale=True, temperature=0.5)
+    expected = [free.weights, projected.weights, projected.weights - free.weights]
+    for spec, want in zip(made.values(), expected, strict=True):
+        cells = charts.json_ready(spec)["datasets"]["cells"]
+        np.testing.assert_allclose(
+            np.array([r["value"] for r in cells]).reshape(6, 6), want, rtol=1e-12
+        )
+    top = max(free.weights.max(), projected.weights.max())
+    reach = np.abs(expected[2]).max()
+    assert colour_range(charts.json_ready(made["W, parameter-free"])) == [0.0, top]
+    assert colour_range(charts.json_ready(made["difference"])) == [-reach, reach]
+    large = learnable.comparison_charts(view, True)["difference"]()  # on a projector
+    assert large["width"] == round(made["difference"]["width"] * 1.4)

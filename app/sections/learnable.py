@@ -3,11 +3,14 @@ the W they make beside the parameter-free W, and training them towards a pattern
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
 import attn_core
-from app import data, draw, links, state
+from app import data, draw, links, state, weights_map
 from app.sections import training
 from app.view import Exports, Reading, View
 from attn_core import charts
@@ -24,7 +27,10 @@ VECTORS = "learnable.vectors"
 """Q, K or V redraws alone (a fragment of this key) when another is picked."""
 COMPARISON = "learnable.comparison"
 FOLLOWS_W = (COMPARISON,)
-"""The two W side by side follow W's settings: they redraw alone when those move."""
+"""The two W side by side follow W's settings in the page; their export charts rerun alone
+(a fragment of this key) when those settle."""
+COMPARISON_MAPS = "w_comparison"
+"""The key of the component that draws them."""
 
 
 def controls(real: bool) -> None:
@@ -37,7 +43,7 @@ def controls(real: bool) -> None:
 
 def render(view: View, exports: Exports) -> None:
     projected_vectors(view.res_proj, view.labels, exports)
-    comparison(view.reading, exports)
+    comparison(view, exports)
     training.render(view, exports)
 
 
@@ -64,13 +70,52 @@ def projected_vectors(res: attn_core.AttentionResult, labels: list[str], exports
     state.sync_url()
 
 
-@st.fragment(key=COMPARISON)
-def comparison(reading: Reading, exports: Exports) -> None:
-    """The parameter-free W, the projections' W, and their difference, side by side."""
-    view = state.view_now(reading, exports)
-    shelf = exports.shelf(KEY)
+def comparison(view: View, exports: Exports) -> None:
+    """The parameter-free W, the projections' W, and their difference, side by side.
+
+    Drawn in the page from both kinds of raw scores (``weights_map``), so they follow W's
+    settings as the map in step 4 moves, in the same frame; the server only keeps the
+    export list in step with them (``comparison_files``).
+    """
     st.subheader("The two W side by side", anchor=False)
     st.caption("Same tokens, same temperature and mask: only the way the scores are made differs.")
+    present = bool(st.session_state.get("present"))
+    weights_map.show_comparison(
+        weights_map.comparison_payload(
+            view.res_free,
+            view.res_proj,
+            view.labels,
+            view.settings,
+            projected_name=view.proj_name,
+            side=comparison_side(view.labels, present),
+            present=present,
+        ),
+        key=COMPARISON_MAPS,
+    )
+    comparison_files(view.reading, exports)
+
+
+@st.fragment(key=COMPARISON)
+def comparison_files(reading: Reading, exports: Exports) -> None:
+    """The comparison's three charts in the export list, under the settings now: this
+    reruns alone when W's settings move, and draws nothing (the page has redrawn them)."""
+    view = state.view_now(reading, exports)
+    exports.shelf(KEY).update(comparison_charts(view, bool(st.session_state.get("present"))))
+    state.sync_url()
+
+
+def comparison_side(labels: list[str], present: bool) -> int:
+    """Pixels of each of the three maps: set three to a row, larger on a projector."""
+    side = draw.token_square(labels)
+    return round(side * draw.PRESENTATION_GROWTH) if present else side
+
+
+def comparison_charts(view: View, present: bool) -> dict[str, Callable[[], dict]]:
+    """The three maps as Vega-Lite charts (for the export files), each made when asked for.
+
+    The colour ranges are the page's: 0-1 and ±1, or with the stretch on, 0 to the larger
+    of the two W's largest weights and ± the largest difference.
+    """
     free, projected = view.res_free.weights, view.res_proj.weights
     difference = projected - free  # (T, T)
     top, reach = 1.0, 1.0
@@ -82,25 +127,21 @@ def comparison(reading: Reading, exports: Exports) -> None:
         (projected, "weights", f"W, {view.proj_name}", "w_ij", (0.0, top)),
         (difference, "diverging", "difference", "Δw", (-reach, reach)),
     )
-    size = draw.token_square(view.labels)
-    for col, panel in zip(st.columns(3), panels, strict=True):
-        matrix, palette, title, value_title, domain = panel
-        draw.chart(
-            col,
-            title,
-            data.chart(
-                charts.heatmap,
-                matrix,
-                view.labels,
-                view.labels,
-                palette=palette,
-                domain=domain,
-                title=title,
-                value_title=value_title,
-                height=size,
-                legend="bottom",
-            ),
-            shelf,
-            width="content",
+    side = draw.token_square(view.labels)
+    made = {}
+    for matrix, palette, title, value_title, domain in panels:
+        spec = partial(
+            charts.spec,
+            charts.heatmap,
+            matrix,
+            view.labels,
+            view.labels,
+            palette=palette,
+            domain=domain,
+            title=title,
+            value_title=value_title,
+            height=side,
+            legend="bottom",
         )
-    state.sync_url()
+        made[title] = (lambda spec=spec: draw.for_projector(spec())) if present else spec
+    return made
