@@ -125,6 +125,73 @@ function fitText(text, size, limit) {
   return cut + "…";
 }
 
+// ---- what both kinds of map share: token names on the axes, sizes, printed values ----
+
+// Which tokens each axis names (every k-th, as the server chose), fitted to the label
+// limit, and the room they take: the widest row name and the depth of the column names.
+function tokenLabels(d) {
+  const every = (k) => Array.from({ length: Math.ceil(d.t / k) }, (_, n) => n * k);
+  const yShown = every(d.y.every);
+  const xShown = every(d.x.every);
+  const yTexts = yShown.map((i) => fitText(d.labels[i], d.y.font, d.labelLimit));
+  const xTexts = xShown.map((j) => fitText(d.labels[j], d.x.font, d.labelLimit));
+  const yWidth = Math.max(0, ...yTexts.map((s) => textWidth(s, d.y.font)));
+  const xWidth = Math.max(0, ...xTexts.map((s) => textWidth(s, d.x.font)));
+  const xDepth =
+    d.x.angle === 0 ? d.x.font : d.x.angle === -90 ? xWidth : (xWidth + d.x.font) * Math.SQRT1_2;
+  return { yShown, xShown, yTexts, xTexts, yWidth, xDepth };
+}
+
+// A plot width x height: its SVG (the text) over its canvas (the cells, side pixels
+// square at left, top), the canvas at the screen's own pixel density.
+function sizePlot({ svg: node, plot, canvas }, width, height, left, top, side) {
+  Object.assign(node.style, { width: `${width}px`, height: `${height}px` });
+  node.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  Object.assign(plot.style, { width: `${width}px`, height: `${height}px` });
+  Object.assign(canvas.style, { left: `${left}px`, top: `${top}px`, width: `${side}px`, height: `${side}px` });
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(side * ratio);
+  canvas.height = Math.round(side * ratio);
+}
+
+// The token names beside the rows and under the columns of a map of cell-pixel cells.
+function drawTokenAxes(node, d, names, left, top, cell) {
+  const font = { "font-family": FONT, fill: d.labelInk };
+  const side = cell * d.t;
+  const yAxis = svg("g", { class: "axis y", ...font, "font-size": d.y.font }, node);
+  names.yShown.forEach((i, n) => {
+    const label = svg("text", { x: left - 6, y: top + (i + 0.5) * cell, "text-anchor": "end", "dominant-baseline": "central" }, yAxis);
+    label.textContent = names.yTexts[n];
+  });
+  const xAxis = svg("g", { class: "axis x", ...font, "font-size": d.x.font }, node);
+  names.xShown.forEach((j, n) => {
+    const x = left + (j + 0.5) * cell;
+    const y = top + side + 6;
+    const label = svg("text", {}, xAxis);
+    if (d.x.angle === 0) {
+      Object.entries({ x, y: y + d.x.font * 0.8, "text-anchor": "middle" }).forEach(([a, v]) => label.setAttribute(a, v));
+    } else {
+      label.setAttribute("transform", `translate(${x},${y}) rotate(${d.x.angle})`);
+      label.setAttribute("text-anchor", "end");
+      label.setAttribute("dominant-baseline", "central");
+    }
+    label.textContent = names.xTexts[n];
+  });
+}
+
+// One text a cell for its printed value, when the cells are few (else null).
+function valueTexts(node, d, left, top, cell) {
+  if (!d.printValues) return null;
+  const g = svg("g", { class: "values", "font-family": FONT, "font-size": d.valueFont, "pointer-events": "none" }, node);
+  const texts = [];
+  for (let i = 0; i < d.t; i++) {
+    for (let j = 0; j < d.t; j++) {
+      texts.push(svg("text", { x: left + (j + 0.5) * cell, y: top + (i + 0.5) * cell, "text-anchor": "middle", "dominant-baseline": "central" }, g));
+    }
+  }
+  return texts;
+}
+
 class WeightsMap {
   constructor(root) {
     this.root = el("div", { class: "weights-map" }, root);
@@ -237,14 +304,6 @@ class WeightsMap {
 
   // ---- layout: once per data -------------------------------------------------------
 
-  measure(text, size) {
-    return textWidth(text, size);
-  }
-
-  fit(text, size) {
-    return fitText(text, size, this.data.labelLimit);
-  }
-
   layout() {
     const d = this.data;
     const t = d.t;
@@ -256,60 +315,27 @@ class WeightsMap {
     const fontFamily = { "font-family": FONT };
     const ink = d.labelInk;
 
-    const yShown = [];
-    for (let i = 0; i < t; i += d.y.every) yShown.push(i);
-    const xShown = [];
-    for (let j = 0; j < t; j += d.x.every) xShown.push(j);
-    const yTexts = yShown.map((i) => this.fit(d.labels[i], d.y.font));
-    const xTexts = xShown.map((j) => this.fit(d.labels[j], d.x.font));
-    const yWidth = Math.max(0, ...yTexts.map((s) => this.measure(s, d.y.font)));
-    const xWidth = Math.max(0, ...xTexts.map((s) => this.measure(s, d.x.font)));
+    const names = tokenLabels(d);
     const titleGap = d.titleFont + 10;
-    const left = titleGap + yWidth + 8;
+    const left = titleGap + names.yWidth + 8;
     const top = d.statsFont + 14;
-    const xDepth =
-      d.x.angle === 0 ? d.x.font : d.x.angle === -90 ? xWidth : (xWidth + d.x.font) * Math.SQRT1_2;
-    const height = top + side + 8 + xDepth + 10 + d.titleFont + 6;
+    const height = top + side + 8 + names.xDepth + 10 + d.titleFont + 6;
     const statsLeft = left + side + GAP;
     // Each row's sum is printed only where a row is tall enough (else it is in the tooltip).
     // Columns grow with their type, and are at least as wide as their heading.
     const columns = STATS.filter(([name]) => d.statsText || name !== "row sum").map(([name, w]) => [
       name,
-      Math.max((w * d.statsFont) / 12, this.measure(name, d.statsFont) + 10),
+      Math.max((w * d.statsFont) / 12, textWidth(name, d.statsFont) + 10),
     ]);
     const statsWidth = columns.reduce((a, [, w]) => a + w + 8, 0);
     const legendLeft = statsLeft + statsWidth + GAP;
-    const width = legendLeft + Math.max(20 + this.measure("0.00", d.statsFont), this.measure(d.valueTitle, d.statsFont)) + 8;
+    const width = legendLeft + Math.max(20 + textWidth("0.00", d.statsFont), textWidth(d.valueTitle, d.statsFont)) + 8;
     this.geometry = { left, top, side, cell, statsLeft, legendLeft };
-    Object.assign(this.svg.style, { width: `${width}px`, height: `${height}px` });
-    this.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    Object.assign(this.plot.style, { width: `${width}px`, height: `${height}px` });
-    Object.assign(this.canvas.style, { left: `${left}px`, top: `${top}px`, width: `${side}px`, height: `${side}px` });
-    const ratio = window.devicePixelRatio || 1;
-    this.canvas.width = Math.round(side * ratio);
-    this.canvas.height = Math.round(side * ratio);
+    sizePlot(this, width, height, left, top, side);
     this.note.textContent = d.note;
 
     // Axis labels: rows on the left, columns under the map.
-    const yAxis = svg("g", { class: "axis y", ...fontFamily, "font-size": d.y.font, fill: ink }, this.svg);
-    yShown.forEach((i, k) => {
-      const label = svg("text", { x: left - 6, y: top + (i + 0.5) * cell, "text-anchor": "end", "dominant-baseline": "central" }, yAxis);
-      label.textContent = yTexts[k];
-    });
-    const xAxis = svg("g", { class: "axis x", ...fontFamily, "font-size": d.x.font, fill: ink }, this.svg);
-    xShown.forEach((j, k) => {
-      const x = left + (j + 0.5) * cell;
-      const y = top + side + 6;
-      const label = svg("text", {}, xAxis);
-      if (d.x.angle === 0) {
-        Object.entries({ x, y: y + d.x.font * 0.8, "text-anchor": "middle" }).forEach(([a, v]) => label.setAttribute(a, v));
-      } else {
-        label.setAttribute("transform", `translate(${x},${y}) rotate(${d.x.angle})`);
-        label.setAttribute("text-anchor", "end");
-        label.setAttribute("dominant-baseline", "central");
-      }
-      label.textContent = xTexts[k];
-    });
+    drawTokenAxes(this.svg, d, names, left, top, cell);
     const titles = svg("g", { class: "titles", ...fontFamily, "font-size": d.titleFont, "font-weight": "bold", fill: ink }, this.svg);
     const xTitle = svg("text", { x: left + side / 2, y: height - 6, "text-anchor": "middle" }, titles);
     xTitle.textContent = d.xTitle;
@@ -317,17 +343,7 @@ class WeightsMap {
     yTitle.textContent = d.yTitle;
 
     // The printed values, when the cells are few.
-    this.values = null;
-    if (d.printValues) {
-      const g = svg("g", { class: "values", ...fontFamily, "font-size": d.valueFont, "pointer-events": "none" }, this.svg);
-      this.values = [];
-      for (let i = 0; i < t; i++) {
-        for (let j = 0; j < t; j++) {
-          const text = svg("text", { x: left + (j + 0.5) * cell, y: top + (i + 0.5) * cell, "text-anchor": "middle", "dominant-baseline": "central" }, g);
-          this.values.push(text);
-        }
-      }
-    }
+    this.values = valueTexts(this.svg, d, left, top, cell);
 
     // Each row's sum, largest weight and entropy, beside its row.
     const stats = svg("g", { class: "stats", ...fontFamily, "font-size": d.statsFont }, this.svg);
@@ -542,15 +558,8 @@ class ComparisonMaps {
     const t = d.t;
     const ink = d.labelInk;
     const font = { "font-family": FONT };
-    const yShown = [];
-    for (let i = 0; i < t; i += d.y.every) yShown.push(i);
-    const xShown = [];
-    for (let j = 0; j < t; j += d.x.every) xShown.push(j);
-    const yTexts = yShown.map((i) => fitText(d.labels[i], d.y.font, d.labelLimit));
-    const xTexts = xShown.map((j) => fitText(d.labels[j], d.x.font, d.labelLimit));
-    const yWidth = Math.max(0, ...yTexts.map((s) => textWidth(s, d.y.font)));
-    const xWidth = Math.max(0, ...xTexts.map((s) => textWidth(s, d.x.font)));
-    const left = yWidth + 10;
+    const labels = tokenLabels(d);
+    const left = labels.yWidth + 10;
     // As large as asked, but three to a row where the page is wide enough for three of at
     // least MIN_SIDE pixels; else one a row, as wide as the page allows.
     this.width = this.root.clientWidth;
@@ -562,9 +571,7 @@ class ComparisonMaps {
     const noteFont = d.legendFont;
     const noteLines = d.note ? d.note.split("; ") : []; // two short lines fit a narrow map
     const top = d.titleFont + 12 + noteLines.length * (noteFont + 4);
-    const xDepth =
-      d.x.angle === 0 ? d.x.font : d.x.angle === -90 ? xWidth : (xWidth + d.x.font) * Math.SQRT1_2;
-    const legendTop = top + side + 8 + xDepth + 12;
+    const legendTop = top + side + 8 + labels.xDepth + 12;
     const height = legendTop + d.legendFont * 3 + 16;
     const width = left + Math.max(side, 160) + 8;
     this.geometry = { left, top, side };
@@ -580,13 +587,7 @@ class ComparisonMaps {
       one.panel.dataset.name = names[k];
       one.svg.replaceChildren();
       one.svg.setAttribute("aria-label", names[k]);
-      Object.assign(one.svg.style, { width: `${width}px`, height: `${height}px` });
-      one.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-      Object.assign(one.plot.style, { width: `${width}px`, height: `${height}px` });
-      Object.assign(one.canvas.style, { left: `${left}px`, top: `${top}px`, width: `${side}px`, height: `${side}px` });
-      const ratio = window.devicePixelRatio || 1;
-      one.canvas.width = Math.round(side * ratio);
-      one.canvas.height = Math.round(side * ratio);
+      sizePlot(one, width, height, left, top, side);
 
       const title = svg("text", { x: 0, y: d.titleFont, ...font, "font-size": d.titleFont, "font-weight": "bold", fill: ink, class: "title" }, one.svg);
       title.textContent = names[k];
@@ -598,35 +599,8 @@ class ComparisonMaps {
           svg("tspan", { x: 0, y }, note).textContent = n < noteLines.length - 1 ? `${line};` : line;
         });
       }
-      const yAxis = svg("g", { class: "axis y", ...font, "font-size": d.y.font, fill: ink }, one.svg);
-      yShown.forEach((i, n) => {
-        const label = svg("text", { x: left - 6, y: top + (i + 0.5) * cell, "text-anchor": "end", "dominant-baseline": "central" }, yAxis);
-        label.textContent = yTexts[n];
-      });
-      const xAxis = svg("g", { class: "axis x", ...font, "font-size": d.x.font, fill: ink }, one.svg);
-      xShown.forEach((j, n) => {
-        const x = left + (j + 0.5) * cell;
-        const y = top + side + 6;
-        const label = svg("text", {}, xAxis);
-        if (d.x.angle === 0) {
-          Object.entries({ x, y: y + d.x.font * 0.8, "text-anchor": "middle" }).forEach(([a, v]) => label.setAttribute(a, v));
-        } else {
-          label.setAttribute("transform", `translate(${x},${y}) rotate(${d.x.angle})`);
-          label.setAttribute("text-anchor", "end");
-          label.setAttribute("dominant-baseline", "central");
-        }
-        label.textContent = xTexts[n];
-      });
-      one.values = null;
-      if (d.printValues) {
-        const g = svg("g", { class: "values", ...font, "font-size": d.valueFont, "pointer-events": "none" }, one.svg);
-        one.values = [];
-        for (let i = 0; i < t; i++) {
-          for (let j = 0; j < t; j++) {
-            one.values.push(svg("text", { x: left + (j + 0.5) * cell, y: top + (i + 0.5) * cell, "text-anchor": "middle", "dominant-baseline": "central" }, g));
-          }
-        }
-      }
+      drawTokenAxes(one.svg, d, labels, left, top, cell);
+      one.values = valueTexts(one.svg, d, left, top, cell);
       // The legend under the map: the value's name, the colour ramp, its two ends and middle.
       const legend = svg("g", { class: "legend", ...font, "font-size": d.legendFont, fill: ink }, one.svg);
       svg("text", { x: left, y: legendTop, "font-weight": "bold" }, legend).textContent = valueTitles[k];
