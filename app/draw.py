@@ -81,10 +81,22 @@ def chart(where, name: str, spec: dict, shelf: dict[str, dict], **kwargs):
         # each cell is then an element with its own label, for screen readers and tests.
         spec = {**spec, "usermeta": {"embedOptions": {"renderer": "canvas"}}}
     # A canvas has no text of its own: screen readers get the chart's name and title.
-    title = spec.get("title")
+    title = spoken_title(spec)
     alt = f"{name}: {title}" if title and title != name else name
     datasets = {name: arrow(table) for name, table in spec.get("datasets", {}).items()}
     return where.vega_lite_chart(spec={**spec, "datasets": datasets}, alt=alt, **kwargs)
+
+
+def spoken_title(spec: dict) -> str:
+    """A chart's title in words: its text and subtitle, or, where an expression reads the
+    title from the chart's ``note`` data set (``charts.geometry``), that note."""
+    title = spec.get("title") or ""
+    if not isinstance(title, dict):
+        return str(title)
+    text = title.get("text")
+    if isinstance(text, dict):
+        text = spec.get("datasets", {}).get("note", {}).get("text", [""])[0]
+    return ": ".join(str(part) for part in (text, title.get("subtitle")) if part)
 
 
 def arrow(table: dict) -> bytes:

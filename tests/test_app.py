@@ -67,6 +67,22 @@ def test_chart_data_reach_the_browser_as_the_records_a_file_holds(rng):
             assert sent.num_rows == len(next(iter(table.values())))
 
 
+def test_a_chart_is_named_aloud_by_its_title_subtitle_or_note(rng):
+    labels = charts.token_labels([f"t{k}" for k in range(60)])
+    thinned = charts.spec(charts.heatmap, rng.random((60, 60)), labels, labels, title="W")
+    assert draw.spoken_title(thinned) == "W: Every 2nd token named; hover a cell for its tokens"
+    crowded = attn_core.to_plane(
+        np.zeros((30, 4)) + np.arange(30)[:, None] * 1e-6, np.zeros((30, 4))
+    )
+    geometry = charts.spec(charts.geometry, crowded, labels[:30], size=300)
+    assert draw.spoken_title(geometry).endswith(
+        "names left out where points crowd: hover a point for its token"
+    )
+    roomy = attn_core.to_plane(np.eye(3, 4), np.zeros((3, 4)))
+    assert draw.spoken_title(charts.spec(charts.geometry, roomy, labels[:3])) == ""
+    assert draw.spoken_title({"title": "Loss"}) == "Loss"
+
+
 def test_file_stems_and_projector_sizes():
     assert draw.file_stem("W′, unnormalised") == "w-unnormalised"
     assert draw.file_stem("‖ ‖") == "chart"

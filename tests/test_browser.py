@@ -116,7 +116,10 @@ def until(page: Page, condition, timeout: float = 120) -> None:
 def chart_titled(page: Page, title: str):
     """The chart with this title, found by its accessible name (canvas charts hold no text)."""
     chart = '[data-testid="stVegaLiteChart"]'
-    return page.locator(f'{chart}[aria-label="{title}"], {chart}[aria-label$=": {title}"]')
+    return page.locator(
+        f'{chart}[aria-label="{title}"], {chart}[aria-label$=": {title}"],'
+        f' {chart}[aria-label^="{title}: "]'
+    )
 
 
 MAP = ".weights-map"

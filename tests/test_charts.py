@@ -32,7 +32,7 @@ def test_every_builder_gives_schema_valid_vega_lite_and_the_fast_spec_equals_it(
         (charts.heatmap, (res.scores, labels, labels), {"x_title": "key", "y_title": "query"}),
         (charts.heatmap, (res.weights, labels, labels), {"palette": "weights", "select": "pick"}),
         (charts.bars, (np.linalg.norm(x, axis=1), labels), {"domain": (0.0, 30.0)}),
-        (charts.geometry, (to_plane(x, res.output), labels), {"title": "moves"}),
+        (charts.geometry, (to_plane(x, res.output), labels), {"before_name": "v"}),
         (charts.loss_curve, (np.linspace(2.0, 0.1, rows + 1),), {"at": rows // 2}),
         (charts.loss_curve, (np.linspace(2.0, 0.1, rows + 1),), {}),
     ]
@@ -159,7 +159,8 @@ def test_geometry_labels_the_chosen_stage():
     plane = to_plane(np.eye(3), np.eye(3) * 0.5)
     for stage, points in (("before", plane.before), ("after", plane.after)):
         spec = charts.geometry(plane, ["a", "b", "c"], label_stage=stage).to_dict()
-        assert spec["layer"][-1]["mark"]["type"] == "text"
+        marks = [layer["mark"]["type"] for layer in spec["layer"]]
+        assert marks[-2:] == ["text", "point"]  # the names, then the note's invisible mark
         names = spec["datasets"]["labels"]
         assert [r["token"] for r in names] == ["a", "b", "c"]
         # each name belongs to a point of that stage
@@ -205,9 +206,16 @@ def test_a_crowded_map_says_how_many_names_it_left_out():
     spec = charts.geometry(plane, labels, size=300).to_dict()
     shown = len(spec["datasets"]["labels"])
     assert shown < 30
-    assert spec["title"]["text"] == (
-        f"{30 - shown} of 30 names left out where points crowd: hover a point for its token"
-    )
+    note = f"{30 - shown} of 30 names left out where points crowd: hover a point for its token"
+    assert spec["datasets"]["note"] == [{"text": note}]
+    assert spec["title"]["text"] == {"expr": "data('note')[0].text"}  # the title reads it
+    # the note is data: a map where every name fits has the same structure, an empty note
+    roomy = to_plane(np.eye(30, 4) * np.arange(30)[:, None], np.zeros((30, 4)))
+    spread = charts.spec(charts.geometry, roomy, labels[:3] * 10, size=300)
+    crowded = charts.spec(charts.geometry, plane, labels, size=300)
+    assert {k: v for k, v in spread.items() if k != "datasets"} == {
+        k: v for k, v in crowded.items() if k != "datasets"
+    }
 
 
 def test_heatmap_rejects_mismatched_labels(rng):

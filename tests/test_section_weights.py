@@ -79,16 +79,17 @@ def test_moving_the_map_reruns_only_what_follows_from_w(app, hi):
     np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
 
 
+def structures(at) -> dict[str, bytes]:
+    """Each chart's spec without its data (what the browser builds a chart from) -> its data."""
+    return {
+        el.proto.spec: b"".join(d.data.data for d in el.proto.datasets)
+        for el in at.get("vega_lite_chart")
+    }
+
+
 def test_a_temperature_move_changes_the_charts_numbers_not_their_structure(app):
     """The browser updates a chart in place when only its data sets change, and builds it
     anew when anything else in its spec does: W's settings change numbers only."""
-
-    def structures(at) -> dict[str, bytes]:
-        return {
-            el.proto.spec: b"".join(d.data.data for d in el.proto.datasets)
-            for el in at.get("vega_lite_chart")
-        }
-
     before = structures(app)
     move_map(app, temperature=0.35)
     assert_clean(app)
@@ -96,6 +97,23 @@ def test_a_temperature_move_changes_the_charts_numbers_not_their_structure(app):
     assert len(after) >= 4  # Y, its lengths, the focus, the geometry
     assert set(after) <= set(before)  # every redrawn chart keeps its structure
     assert sum(after[spec] != before[spec] for spec in after) >= 4  # and takes new numbers
+
+
+def test_a_name_left_out_of_the_geometry_map_is_data_not_a_new_chart(app):
+    """With 1/√d on, one of this text's 16 names finds no place on the geometry map, which
+    says so in its title: from data, so that chart too is updated, not built anew."""
+    app.text_area(key="text").set_value("the cat sat on a mat and we saw it run to the old")
+    before = structures(app.run())
+
+    def notes() -> list[str]:
+        maps = [s for s in chart_specs(app) if "note" in s["datasets"]]
+        return [s["datasets"]["note"][0]["text"] for s in maps]
+
+    assert notes()[0] == ""
+    move_map(app, scale=True)
+    assert_clean(app)
+    assert notes()[0].startswith("1 of 16 names left out")
+    assert set(structures(app)) <= set(before)
 
 
 def test_stretch_reaches_the_comparison_and_keeps_the_weights(app):

@@ -12,7 +12,6 @@ from attn_core.charts.base import (
     LABEL_INK,
     PAD,
     builder,
-    heading,
 )
 from attn_core.charts.placing import place_labels
 from attn_core.reduce import Plane
@@ -115,7 +114,6 @@ def geometry(
     *,
     before_name: str = "x (before)",
     after_name: str = "y (after)",
-    title: str = "",
     size: int = 520,
     show_labels: bool | None = None,
     label_stage: str = "before",
@@ -125,7 +123,9 @@ def geometry(
     Both axes get the same span, so directions and distances are not distorted: two
     invisible corner points, a square around every point, set the scales' extent (as data,
     so a move of the points changes the data and not the chart). Labels go on the
-    ``label_stage`` points ("before" or "after"), by default when up to 40 tokens.
+    ``label_stage`` points ("before" or "after"), by default when up to 40 tokens; where
+    points crowd and some names find no place, the title says how many were left out (data
+    too: a move that hides one more name does not make a new chart).
 
     Returns
     -------
@@ -179,13 +179,12 @@ def geometry(
         hidden = int((~placed.shown).sum())
         if hidden:
             note = f"{hidden} of {t} names left out where points crowd: hover a point for its token"
-    layout = (before_name, after_name, *plane.axis_titles, title, note, size, labelled, font)
+    frames["note"] = {"text": [note]}
+    layout = (before_name, after_name, *plane.axis_titles, size, labelled, font)
     return _geometry, layout, frames
 
 
-def _geometry(
-    before_name, after_name, x_title, y_title, title, note, size, labelled, font
-) -> alt.LayerChart:
+def _geometry(before_name, after_name, x_title, y_title, size, labelled, font) -> alt.LayerChart:
     # The scales take their extent from the data: the corners hold every point inside.
     x_scale, y_scale = alt.Scale(nice=False, zero=False), alt.Scale(nice=False, zero=False)
     xs, ys = alt.X("x:Q", scale=x_scale, title=x_title), alt.Y("y:Q", scale=y_scale, title=y_title)
@@ -230,6 +229,13 @@ def _geometry(
                 align="center", baseline="middle", fontSize=font, color=LABEL_INK
             ).encode(**at, text=alt.Text("token:N"), tooltip=alt.Tooltip("token:N")),
         ]
-    return alt.layer(*layers).properties(
-        title=heading(title, note), width=size, height=size, autosize=PAD
+    # The title is the "note" data set's one text (empty when every name is shown), read by
+    # an expression; an invisible mark keeps that data set in the chart for it to read.
+    layers.append(alt.Chart(alt.Data(name="note")).mark_point(opacity=0, tooltip=None))
+    title = alt.TitleParams(
+        text=alt.ExprRef(expr="data('note')[0].text"),
+        fontSize=12,
+        fontWeight="normal",
+        color=LABEL_INK,
     )
+    return alt.layer(*layers).properties(title=title, width=size, height=size, autosize=PAD)
