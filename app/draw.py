@@ -88,15 +88,15 @@ def chart(where, name: str, spec: dict, shelf: dict[str, dict], **kwargs):
 
 
 def spoken_title(spec: dict) -> str:
-    """A chart's title in words: its text and subtitle, or, where an expression reads the
-    title from the chart's ``note`` data set (``charts.geometry``), that note."""
+    """A chart's title in words: its text and subtitle. A title that an expression reads from
+    the chart's data (``charts.geometry``'s note) is left out: a name that changed with the
+    data would make the browser build the chart anew instead of updating it."""
     title = spec.get("title") or ""
     if not isinstance(title, dict):
         return str(title)
     text = title.get("text")
-    if isinstance(text, dict):
-        text = spec.get("datasets", {}).get("note", {}).get("text", [""])[0]
-    return ": ".join(str(part) for part in (text, title.get("subtitle")) if part)
+    words = (text if isinstance(text, str | list) else "", title.get("subtitle"))
+    return ": ".join(str(part) for part in words if part)
 
 
 def arrow(table: dict) -> bytes:

@@ -79,12 +79,18 @@ def test_moving_the_map_reruns_only_what_follows_from_w(app, hi):
     np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
 
 
-def structures(at) -> dict[str, bytes]:
-    """Each chart's spec without its data (what the browser builds a chart from) -> its data."""
-    return {
-        el.proto.spec: b"".join(d.data.data for d in el.proto.datasets)
-        for el in at.get("vega_lite_chart")
-    }
+def structures(at) -> dict[bytes, bytes]:
+    """Each chart without its data (its spec, name and options: what the browser builds a
+    chart from, and builds anew when any of it changes) -> its data."""
+    found = {}
+    for el in at.get("vega_lite_chart"):
+        shape = type(el.proto)()
+        shape.CopyFrom(el.proto)
+        del shape.datasets[:]
+        found[shape.SerializeToString(deterministic=True)] = b"".join(
+            d.data.data for d in el.proto.datasets
+        )
+    return found
 
 
 def test_a_temperature_move_changes_the_charts_numbers_not_their_structure(app):
