@@ -192,6 +192,46 @@ function valueTexts(node, d, left, top, cell) {
   return texts;
 }
 
+// The cell (i, j) of a t x t map under the pointer, or null.
+function cellAt(canvas, t, event) {
+  const box = canvas.getBoundingClientRect();
+  const j = Math.floor(((event.clientX - box.left) / box.width) * t);
+  const i = Math.floor(((event.clientY - box.top) / box.height) * t);
+  return i >= 0 && i < t && j >= 0 && j < t ? [i, j] : null;
+}
+
+// A cell's tooltip, beside the pointer (the plot's canvas sits at left, top).
+function showTip(tip, canvas, { left, top }, event, text) {
+  const box = canvas.getBoundingClientRect();
+  tip.textContent = text;
+  tip.style.left = `${left + event.clientX - box.left + 14}px`;
+  tip.style.top = `${top + event.clientY - box.top + 14}px`;
+  tip.hidden = false;
+}
+
+// White ink on dark cells (the top of the range, or either end of a diverging one).
+function inkAt(position, diverging, inks) {
+  return position > 0.8 || (diverging && position < 0.2) ? inks[0] : inks[1];
+}
+
+// A map's settings from the server: taken only when they differ from what it last sent
+// (a link, a new mode), so the page's own moves are not undone by a redraw.
+function takeServerSettings(map, settings) {
+  if (JSON.stringify(settings) === JSON.stringify(map.served)) return;
+  map.served = { ...settings };
+  map.settings = { ...settings };
+}
+
+// map.draw() at the next frame, once however many moves come before it.
+function drawNextFrame(map) {
+  if (map.frameRequested) return;
+  map.frameRequested = true;
+  requestAnimationFrame(() => {
+    map.frameRequested = false;
+    map.draw();
+  });
+}
+
 class WeightsMap {
   constructor(root) {
     this.root = el("div", { class: "weights-map" }, root);
@@ -242,12 +282,7 @@ class WeightsMap {
   // ---- data from the server ----------------------------------------------------------
 
   update(data) {
-    const fresh = JSON.stringify(data.settings) !== JSON.stringify(this.served);
-    if (fresh) {
-      // The server changed a setting (a link, a new mode): show its values.
-      this.served = { ...data.settings };
-      this.settings = { ...data.settings };
-    }
+    takeServerSettings(this, data.settings);
     if (data.scores !== this.scoresText) {
       this.scoresText = data.scores;
       this.scores = decode(data.scores);
@@ -272,13 +307,7 @@ class WeightsMap {
     Object.assign(this.settings, values);
     window.dispatchEvent(new CustomEvent(SETTINGS_EVENT, { detail: { ...this.settings } }));
     this.tauValue.textContent = this.settings.temperature.toFixed(2);
-    if (!this.frameRequested) {
-      this.frameRequested = true;
-      requestAnimationFrame(() => {
-        this.frameRequested = false;
-        this.draw();
-      });
-    }
+    drawNextFrame(this);
     if (settled) {
       // A single step (a key, a click, the end of a drag) goes to the server at once; a
       // key held down sends at most one value per SETTLE_MS, and always its last one.
@@ -399,7 +428,7 @@ class WeightsMap {
     if (this.values) {
       this.values.forEach((text, k) => {
         text.textContent = w[k].toFixed(2);
-        text.setAttribute("fill", w[k] / top > 0.8 ? d.inks[0] : d.inks[1]);
+        text.setAttribute("fill", inkAt(w[k] / top, false, d.inks));
       });
     }
     const [largest, entropy] = this.statsCells.slice(-2);
@@ -415,43 +444,32 @@ class WeightsMap {
       }
     }
     for (const tick of this.ticks) tick.textContent = (top * tick.dataset.fraction).toFixed(2);
-    // What the map shows now, for a reader of the page's text (and its tests).
-    this.canvas.dataset.temperature = this.settings.temperature;
-    this.root.dataset.drawn = `${this.settings.temperature} ${this.settings.scale} ${this.settings.causal} ${this.settings.stretch}`;
   }
 
   // ---- pointer ----------------------------------------------------------------------
 
-  cellAt(event) {
-    const box = this.canvas.getBoundingClientRect();
-    const t = this.data.t;
-    const j = Math.floor(((event.clientX - box.left) / box.width) * t);
-    const i = Math.floor(((event.clientY - box.top) / box.height) * t);
-    return i >= 0 && i < t && j >= 0 && j < t ? [i, j] : null;
-  }
-
   hover(event) {
-    const at = this.cellAt(event);
+    const t = this.data.t;
+    const at = cellAt(this.canvas, t, event);
     if (!at || !this.drawn) {
       this.tip.hidden = true;
       return;
     }
     const [i, j] = at;
-    const t = this.data.t;
     const labels = this.data.labels;
-    this.tip.textContent =
+    showTip(
+      this.tip,
+      this.canvas,
+      this.geometry,
+      event,
       `query i = ${i}: ${labels[i]}\nkey j = ${j}: ${labels[j]}\n` +
-      `w_ij = ${this.drawn.w[i * t + j].toFixed(4)}\nw′_ij = ${this.scores[i * t + j].toFixed(4)}\n` +
-      `row ${i} sums to ${this.drawn.rows.sum[i].toFixed(3)}`;
-    const { left, top } = this.geometry;
-    const box = this.canvas.getBoundingClientRect();
-    this.tip.style.left = `${left + event.clientX - box.left + 14}px`;
-    this.tip.style.top = `${top + event.clientY - box.top + 14}px`;
-    this.tip.hidden = false;
+        `w_ij = ${this.drawn.w[i * t + j].toFixed(4)}\nw′_ij = ${this.scores[i * t + j].toFixed(4)}\n` +
+        `row ${i} sums to ${this.drawn.rows.sum[i].toFixed(3)}`,
+    );
   }
 
   pick(event) {
-    const at = this.cellAt(event);
+    const at = cellAt(this.canvas, this.data.t, event);
     if (!at) return;
     this.report.setTriggerValue("pick", { row: at[0], col: at[1] });
   }
@@ -503,10 +521,7 @@ class ComparisonMaps {
   }
 
   update(data) {
-    if (JSON.stringify(data.settings) !== JSON.stringify(this.served)) {
-      this.served = { ...data.settings };
-      this.settings = { ...data.settings };
-    }
+    takeServerSettings(this, data.settings);
     if (data.panels.map((p) => p.scores).join() !== this.scoresText) {
       this.scoresText = data.panels.map((p) => p.scores).join();
       this.scores = data.panels.map((p) => decode(p.scores));
@@ -518,12 +533,7 @@ class ComparisonMaps {
 
   moved(settings) {
     this.settings = { ...settings };
-    if (this.frameRequested || !this.data) return;
-    this.frameRequested = true;
-    requestAnimationFrame(() => {
-      this.frameRequested = false;
-      this.draw();
-    });
+    if (this.data) drawNextFrame(this);
   }
 
   // ---- the numbers: both W and their difference, under the settings now ----------------
@@ -632,38 +642,31 @@ class ComparisonMaps {
       paintCells(one.canvas, this.scratch, t, (n) => colourAt(one.stops, position(values[n])));
       if (one.values) {
         one.values.forEach((text, n) => {
-          const p = position(values[n]);
           text.textContent = values[n].toFixed(2);
-          // White on dark cells (either end of a diverging range), dark ink elsewhere.
-          const dark = p > 0.8 || (one.diverging && p < 0.2);
-          text.setAttribute("fill", dark ? d.inks[0] : d.inks[1]);
+          text.setAttribute("fill", inkAt(position(values[n]), one.diverging, d.inks));
         });
       }
       for (const tick of one.ticks) tick.textContent = (low + span * tick.dataset.fraction).toFixed(2);
-      one.canvas.dataset.range = `${low} ${high}`;
     });
-    const { temperature, scale, causal, stretch } = this.settings;
-    this.root.dataset.drawn = `${temperature} ${scale} ${causal} ${stretch}`;
   }
 
   hover(one, event) {
-    if (!this.drawn) return;
-    const box = one.canvas.getBoundingClientRect();
     const t = this.data.t;
-    const j = Math.floor(((event.clientX - box.left) / box.width) * t);
-    const i = Math.floor(((event.clientY - box.top) / box.height) * t);
-    if (i < 0 || i >= t || j < 0 || j >= t) {
+    const at = cellAt(one.canvas, t, event);
+    if (!at || !this.drawn) {
       one.tip.hidden = true;
       return;
     }
+    const [i, j] = at;
     const labels = this.data.labels;
     const values = this.drawn[this.panels.indexOf(one)][0];
-    one.tip.textContent =
+    showTip(
+      one.tip,
+      one.canvas,
+      this.geometry,
+      event,
       `query i = ${i}: ${labels[i]}\nkey j = ${j}: ${labels[j]}\n` +
-      `${one.valueTitle} = ${values[i * t + j].toFixed(4)}`;
-    const { left, top } = this.geometry;
-    one.tip.style.left = `${left + event.clientX - box.left + 14}px`;
-    one.tip.style.top = `${top + event.clientY - box.top + 14}px`;
-    one.tip.hidden = false;
+        `${one.valueTitle} = ${values[i * t + j].toFixed(4)}`,
+    );
   }
 }

@@ -61,10 +61,10 @@ def payload(
     t = len(labels)
     if side is None:
         side = int(np.clip(40 * t, *SIDE))
-    low = PROJECTOR_FONT if present else 0
-    cell = side / t
+    shared = _cells_and_labels(labels, side, present)
+    cell, low = shared["cell"], PROJECTOR_FONT if present else 0
     return {
-        **_cells_and_labels(labels, side, present),
+        **shared,
         **_scores(res, t),
         "range": dict(zip(("min", "max", "step"), links.TEMPERATURE, strict=True)),
         "settings": _settings(settings),
