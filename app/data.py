@@ -42,14 +42,16 @@ def get_model() -> attn_core.Model:
     return model
 
 
-@st.cache_resource(show_spinner=f"Loading the {MODEL_NAME} network (once per server)…")
+@st.cache_resource(show_spinner=f"Opening the {MODEL_NAME} network…")
 def get_network() -> attn_core.Model:
     """The model with its network in memory: contextual vectors and trained heads.
 
-    Loading it imports torch and transformers (a few seconds, and most of the server's
-    memory), so the page does it only when one of those is first asked for. With them in
-    memory a garbage collection walked half a million objects, about 250 ms on every
-    slider move, until they were frozen.
+    For the bundled model that is numpy over the weights mapped from its file (about 90 MB
+    once a text has run through every layer, milliseconds to open), so the page asks for
+    it only when one of those is wanted. A folder the numpy encoder does not read loads
+    torch and transformers instead (a few seconds, about 400 MB); with them in memory a
+    garbage collection walked half a million objects, about 250 ms on every slider move,
+    until what exists then was frozen out of it.
     """
     model = get_model().load_network()
     gc.freeze()

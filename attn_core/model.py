@@ -1,9 +1,10 @@
 """The pretrained model: its files, its tokenizer and its network. The one module that
 touches torch and sentence-transformers to read a model.
 
-Static vectors need only the tokenizer and the word-embedding table, read from the model's
-files without torch. torch, transformers and sentence-transformers are imported inside
-functions only, the first time contextual vectors or a head ask for the network, so
+The bundled model needs neither: its tokenizer, word-embedding table and network
+(``attn_core.encoder``, numpy) all come straight from its files. torch and
+sentence-transformers are imported inside functions only, for model folders the numpy
+encoder does not read and as the reference the tests hold that encoder to, so
 ``import attn_core`` stays fast for a notebook that only wants the math.
 """
 
@@ -18,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from attn_core.encoder import TABLE_KEY, Encoder, Forward, mapped_tensors
 from attn_core.projections import Projections
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 
 # Models opened in this process, by name: like the page's resource cache, shared on purpose
-# (a model is read-only once open; its tokenizer and network are used under its lock).
+# (a model is read-only once open; its tokenizer is used under its lock).
 _load_lock = threading.Lock()
 _loaded: dict[str | None, Model] = {}
 _network_lock = threading.Lock()
@@ -34,13 +36,13 @@ class Model:
     """A pretrained model: its tokenizer and word-embedding table now, its network on first use.
 
     Static vectors need only the tokenizer and the table, which load in a fraction of a
-    second without torch. Contextual vectors and heads need the sentence-transformers
-    network (importing torch and transformers, a few seconds), which ``sentence_transformer``
-    loads the first time it is asked for, once.
+    second without torch. Contextual vectors and heads need the network: for a BERT folder
+    such as the bundled model, the numpy ``Encoder`` over the mapped weights (milliseconds
+    to open); for anything else, the sentence-transformers network (importing torch and
+    transformers, a few seconds). Either loads the first time it is asked for, once.
 
     The tokenizer is a ``tokenizers.Tokenizer`` with no padding or truncation. Shared by
-    several threads it can raise "Already borrowed", so every tokenizer call and forward pass
-    holds ``lock``.
+    several threads it can raise "Already borrowed", so every tokenizer call holds ``lock``.
     """
 
     name: str
@@ -54,23 +56,40 @@ class Model:
     max_tokens: int
     lock: threading.Lock
     _network: list = field(default_factory=list, repr=False, compare=False)
+    _torch: list = field(default_factory=list, repr=False, compare=False)
 
     @property
-    def sentence_transformer(self) -> Any:
-        """The whole sentence-transformers model, loaded on first use (thread-safe)."""
+    def network(self) -> Encoder | TorchNetwork:
+        """The network, loaded on first use (thread-safe): numpy where the files allow."""
         with _network_lock:
             if not self._network:
-                self._network.append(_load_network(self.source))
+                encoder = Encoder.from_folder(Path(self.source))
+                self._network.append(encoder or TorchNetwork(self._torch_network()))
             return self._network[0]
 
     @property
+    def sentence_transformer(self) -> Any:
+        """The sentence-transformers model of the same files (torch), loaded on first use.
+
+        The network of folders the encoder does not read; for the bundled model only the
+        tests load it, as the reference the numpy encoder is held to.
+        """
+        with _network_lock:
+            return self._torch_network()
+
+    def _torch_network(self) -> Any:
+        if not self._torch:
+            self._torch.append(_load_network(self.source))
+        return self._torch[0]
+
+    @property
     def transformer(self) -> Any:
-        """The underlying Hugging Face transformer (a ``BertModel`` for MiniLM)."""
+        """The underlying Hugging Face transformer (a ``BertModel`` for MiniLM; torch)."""
         return self.sentence_transformer[0].auto_model
 
     def load_network(self) -> Model:
         """Load the network now (if it is not in memory yet) and return this model."""
-        _ = self.sentence_transformer
+        _ = self.network
         return self
 
     @property
@@ -81,8 +100,8 @@ class Model:
     @property
     def shape(self) -> tuple[int, int]:
         """``(layers, heads)`` of the network (loads it on first use)."""
-        config = self.transformer.config
-        return int(config.num_hidden_layers), int(config.num_attention_heads)
+        network = self.network
+        return network.layers, network.heads
 
     def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]], int]:
         """Word-piece ids with [CLS] and [SEP], their character spans, and how many were cut.
@@ -105,48 +124,25 @@ class Model:
         """Run the network on word-piece ids (one text, [CLS] and [SEP] included).
 
         With ``every_layer`` the result also holds the hidden states entering each layer
-        and every head's attention (eager attention, the implementation that reports it).
+        and every head's attention.
         """
-        import torch
-
-        transformer = self.transformer  # loaded on first use, before taking the lock
-        with self.lock, torch.inference_mode():
-            ids_tensor = torch.tensor([ids])  # (1, T)
-            out = transformer(
-                input_ids=ids_tensor,
-                attention_mask=torch.ones_like(ids_tensor),
-                output_attentions=every_layer,
-                output_hidden_states=every_layer,
-            )
-            last = out.last_hidden_state[0].to(torch.float64).numpy().copy()  # (T, d)
-            if not every_layer:
-                return Forward(last=last)
-            hidden = torch.stack(out.hidden_states)[:, 0].numpy().copy()  # (L + 1, T, d)
-            attentions = torch.stack(out.attentions)[:, 0].numpy().copy()  # (L, H, T, T)
-        return Forward(last=last, hidden=hidden, attentions=attentions)
+        return self.network.forward(ids, every_layer=every_layer)
 
     def head_projections(self, layer: int, head: int) -> Projections:
         """One head's trained ``W_q``, ``W_k``, ``W_v`` ``(d, d_head)`` and biases."""
-        import torch
-
         n_layers, n_heads = self.shape
         for name, value, count in (("layer", layer, n_layers), ("head", head, n_heads)):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
                 raise ValueError(f"{name} must be an integer in [0, {count}), got {value!r}")
         width = self.width // n_heads
         rows = slice(head * width, (head + 1) * width)  # this head's slice of the fused layers
-        attention = self.transformer.encoder.layer[layer].attention.self
+        maps = self.network.attention_weights(layer)
 
-        def part(linear) -> tuple[np.ndarray, np.ndarray]:
-            weight = linear.weight[rows].T.to(torch.float64).numpy().copy()  # (d, d_head)
-            return weight, linear.bias[rows].to(torch.float64).numpy().copy()  # (d_head,)
+        def part(name: str) -> tuple[np.ndarray, np.ndarray]:
+            weight, bias = maps[name]  # (d, d) as (out, in), (d,)
+            return weight[rows].T.astype(np.float64), bias[rows].astype(np.float64)
 
-        with torch.inference_mode():
-            (w_q, b_q), (w_k, b_k), (w_v, b_v) = (
-                part(attention.query),
-                part(attention.key),
-                part(attention.value),
-            )
+        (w_q, b_q), (w_k, b_k), (w_v, b_v) = part("query"), part("key"), part("value")
         return Projections(
             w_q=w_q,
             w_k=w_k,
@@ -163,23 +159,45 @@ class Model:
         return int(self.table.shape[1])
 
 
-@dataclass(frozen=True)
-class Forward:
-    """What one pass of the network computed for one text.
+class TorchNetwork:
+    """A sentence-transformers network behind the encoder's interface (torch, eager
+    attention, the implementation that reports its weights)."""
 
-    Attributes
-    ----------
-    last : ndarray, shape (T, d)
-        Final-layer token vectors (float64).
-    hidden : ndarray, shape (L + 1, T, d), optional
-        The hidden states entering each layer, and after the last (float32, as computed).
-    attentions : ndarray, shape (L, H, T, T), optional
-        Every head's attention probabilities (float32, as computed).
-    """
+    def __init__(self, network: Any):
+        self.lock = threading.Lock()  # torch passes one at a time
+        self.transformer = network[0].auto_model
+        self.layers = int(self.transformer.config.num_hidden_layers)
+        self.heads = int(self.transformer.config.num_attention_heads)
 
-    last: np.ndarray
-    hidden: np.ndarray | None = None
-    attentions: np.ndarray | None = None
+    def forward(self, ids: list[int], *, every_layer: bool = False) -> Forward:
+        """``Encoder.forward``, computed by torch."""
+        import torch
+
+        with self.lock, torch.inference_mode():
+            ids_tensor = torch.tensor([ids])  # (1, T)
+            out = self.transformer(
+                input_ids=ids_tensor,
+                attention_mask=torch.ones_like(ids_tensor),
+                output_attentions=every_layer,
+                output_hidden_states=every_layer,
+            )
+            last = out.last_hidden_state[0].to(torch.float64).numpy().copy()  # (T, d)
+            if not every_layer:
+                return Forward(last=last)
+            hidden = torch.stack(out.hidden_states)[:, 0].numpy().copy()  # (L + 1, T, d)
+            attentions = torch.stack(out.attentions)[:, 0].numpy().copy()  # (L, H, T, T)
+        return Forward(last=last, hidden=hidden, attentions=attentions)
+
+    def attention_weights(self, layer: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``Encoder.attention_weights``, copied out of torch."""
+        attention = self.transformer.encoder.layer[layer].attention.self
+        return {
+            name: (
+                getattr(attention, name).weight.detach().numpy().copy(),
+                getattr(attention, name).bias.detach().numpy().copy(),
+            )
+            for name in ("query", "key", "value")
+        }
 
 
 def bundled_model_path() -> Path:
@@ -239,12 +257,9 @@ def _load(name_or_path: str | None) -> Model:
         sep_id=int(hf.sep_token_id),
         max_tokens=int(network.max_seq_length),
         lock=threading.Lock(),
-        _network=[network],
+        _network=[TorchNetwork(network)],
+        _torch=[network],
     )
-
-
-TABLE_KEY = "embeddings.word_embeddings.weight"
-"""Where a BERT-style model's files keep the input word-embedding table."""
 
 
 def _load_parts(name: str, folder: Path) -> Model | None:
@@ -260,7 +275,7 @@ def _load_parts(name: str, folder: Path) -> Model | None:
         return None
     tokenizer = _plain(files[0].read_text())
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    table = _mapped_tensor(files[1], TABLE_KEY)
+    table = mapped_tensors(files[1]).get(TABLE_KEY)
     if cls_id is None or sep_id is None or table is None:
         return None
     return Model(
@@ -273,24 +288,6 @@ def _load_parts(name: str, folder: Path) -> Model | None:
         max_tokens=int(json.loads(files[2].read_text())["max_seq_length"]),
         lock=threading.Lock(),
     )
-
-
-def _mapped_tensor(path: Path, key: str) -> np.ndarray | None:
-    """One float32 tensor of a ``.safetensors`` file, mapped from disk rather than read.
-
-    The format is an 8-byte little-endian header length, a JSON header giving each
-    tensor's dtype, shape and byte range, then the data. Mapped, the 47 MB table costs
-    memory only for the rows a text looks up.
-    """
-    with path.open("rb") as f:
-        size = int.from_bytes(f.read(8), "little")
-        entry = json.loads(f.read(size)).get(key)
-    if entry is None or entry["dtype"] != "F32":
-        return None
-    start, end = entry["data_offsets"]
-    shape = tuple(entry["shape"])
-    assert end - start == 4 * int(np.prod(shape)), (key, entry)
-    return np.memmap(path, dtype="<f4", mode="r", offset=8 + size + start, shape=shape)
 
 
 def _plain(tokenizer_json: str) -> Any:

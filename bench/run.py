@@ -17,9 +17,10 @@ For texts of 16, 64, 128 and 256 word pieces it measures (medians of several run
 and once: the server's CPU time per text change (a new text of about 14 word pieces typed
 into the default page, beside the 16-piece floor), the cold start (`streamlit run` to the
 first complete render) next to its own floor (a fresh process importing torch +
-sentence-transformers and loading the model), and the server's peak memory (RSS high-water
-mark) after serving the 256-token text, and again after showing a trained head of it and
-every head of each text, which load the network the default page does without.
+sentence-transformers and loading the model, the heaviest way to open it; the page itself
+never imports torch) and next to a bare page's cold start, and the server's peak memory
+(RSS high-water mark) after serving the 256-token text, and again after showing a trained
+head of it and every head of each text, which run the network the default page does without.
 Times drift on shared machines, so each is also given as a ratio to its floor.
 """
 
@@ -33,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -330,42 +332,63 @@ def medians(times: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
 
 
-def cold_start(browser, repeats: int) -> tuple[float, float]:
-    """(streamlit run -> first complete render, import + load floor), medians."""
-    starts, floors = [], []
-    load = (
-        "import attn_core; m = attn_core.load_model().load_network();"
-        " attn_core.embed('hi how are you', kind='contextual', model=m)"
-    )
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", load], check=True, capture_output=True, cwd=ROOT)
-        floors.append(time.perf_counter() - t0)
+BARE_PAGE = """
+import altair as alt
+import streamlit as st
 
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        t0 = time.perf_counter()
-        proc = start_server(port)
-        try:
-            wait_healthy(url)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.wait_for_function(
-                "() => document.querySelectorAll('[data-testid=stVegaLiteChart]').length >= 9"
-                " && document.querySelector('[data-testid=stApp]')"
-                ".getAttribute('data-test-script-state') === 'notRunning'",
-                timeout=180_000,
-                polling=20,
-            )
-            # and the maps the page paints itself: W, and the comparison's three
+import attn_core
+
+emb = attn_core.embed("hi how are you", model=attn_core.load_model())
+st.title("A bare page")
+st.altair_chart(alt.Chart(alt.Data(values=[{"x": len(emb.tokens)}])).mark_point().encode(x="x:Q"))
+"""
+"""The least a Streamlit page with this model can do: open it, embed a text, draw a chart."""
+
+
+def cold_start(browser, repeats: int) -> tuple[float, float, float]:
+    """Medians of: ``streamlit run`` -> first complete render; the import-and-load floor
+    (a fresh process importing torch and sentence-transformers and loading the model, the
+    heaviest way to open it); and a bare page's cold start, the same way."""
+    starts, floors, bare = [], [], []
+    load = "import attn_core; attn_core.load_model().sentence_transformer"
+    with tempfile.TemporaryDirectory() as folder:
+        bare_page = Path(folder) / "bare.py"
+        bare_page.write_text(BARE_PAGE)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", load], check=True, capture_output=True, cwd=ROOT)
+            floors.append(time.perf_counter() - t0)
+            starts.append(_first_render(browser, "dashboard.py", charts=9, maps=True))
+            bare.append(_first_render(browser, str(bare_page), charts=1, maps=False))
+    return statistics.median(starts), statistics.median(floors), statistics.median(bare)
+
+
+def _first_render(browser, script: str, charts: int, maps: bool) -> float:
+    """Seconds from ``streamlit run script`` to ``charts`` charts drawn, the script idle."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.perf_counter()
+    proc = start_server(port, script)
+    try:
+        wait_healthy(url)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_function(
+            f"() => document.querySelectorAll('[data-testid=stVegaLiteChart]').length >= {charts}"
+            " && document.querySelector('[data-testid=stApp]')"
+            ".getAttribute('data-test-script-state') === 'notRunning'",
+            timeout=180_000,
+            polling=20,
+        )
+        if maps:  # and the maps the page paints itself: W, and the comparison's three
             page.locator(".weights-map canvas").wait_for(timeout=180_000)
             page.locator(".w-comparison canvas").nth(2).wait_for(timeout=180_000)
-            starts.append(time.perf_counter() - t0)
-            page.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-    return statistics.median(starts), statistics.median(floors)
+        seconds = time.perf_counter() - t0
+        page.close()
+        return seconds
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def show_trained_head(page, url: str, text: str) -> None:
@@ -465,7 +488,7 @@ def main() -> None:
             show_trained_head(page, url, texts[max(texts)])
             heads = model_view(page, url, texts, min(repeats, 5))
             rss_head = peak_rss_mb(server.pid)  # and a trained head, every head of every size
-            cold, cold_floor = cold_start(browser, 3 if args.quick else 5)
+            cold, cold_floor, cold_bare = cold_start(browser, 3 if args.quick else 5)
             browser.close()
     finally:
         server.terminate()
@@ -522,6 +545,8 @@ def main() -> None:
         "|---|---:|---:|---:|",
         f"| cold start to first complete render | {cold:.1f} s | {cold_floor:.1f} s | "
         f"{cold / cold_floor:.2f}× |",
+        "| the same, next to a bare Streamlit page that opens the model and draws one chart"
+        f" | {cold:.1f} s | {cold_bare:.1f} s | {cold / cold_bare:.2f}× |",
         f"| server CPU per text change ({pieces} word pieces, default page) |"
         f" {per_text * 1000:.0f} ms | {floors[min(floors)] * 1000:.0f} ms |"
         f" {per_text / floors[min(floors)]:.1f}× |",

@@ -31,7 +31,7 @@ def test_all_heads_is_what_the_transformer_reports(model, text):
     heads = all_heads(text, model=model)
     assert heads.shape == (6, 12)
     assert heads.tokens == network.tokenizer.convert_ids_to_tokens(encoded["input_ids"])
-    np.testing.assert_allclose(heads.weights, want, atol=1e-6)
+    np.testing.assert_allclose(heads.weights, want, atol=1e-5)  # numpy vs torch float32
     np.testing.assert_allclose(heads.weights.sum(axis=-1), 1.0, atol=1e-5)
     # the same as one head at a time
     one = attn_core.model_head(text, layer=4, head=9, model=model)

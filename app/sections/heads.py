@@ -36,9 +36,10 @@ def controls(real: bool) -> None:
 def render(view: View, exports: Exports) -> None:
     if not view.real:  # a trained head has the network loaded already
         st.toggle(
-            "Show every head (loads the model's network once: a few seconds)",
+            "Show every head (6 layers × 12 heads: one pass of the network)",
             key="heads",
-            help="The steps above need only the model's word-embedding table.",
+            help="The steps above need only the model's word-embedding table; this runs the "
+            "whole network on the text.",
         )
         if not st.session_state["heads"]:
             return
