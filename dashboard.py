@@ -74,7 +74,7 @@ def read_the_text(messages) -> Reading | None:
     return Reading(MappingProxyType(settings), emb, x, head, labels)
 
 
-@st.fragment(key="attention")
+@st.fragment(key=sections.ATTENTION_KEY)
 def attention(shown: list, reading: Reading, above: Exports) -> None:
     """Steps 3-9: scores, weights, output and all that follows from them.
 

@@ -18,6 +18,8 @@ TITLE = "4 · Normalised W"
 EXPLANATION = "Each row goes through a softmax: positive weights that add up to 1."
 MAP = "w_map"
 """The map's key: W with its temperature, scale, mask and stretch, recomputed in the browser."""
+MAP_AREA = "weights.map"
+"""The key of the map's own fragment."""
 CELL = "weights.cell"
 """What follows from W in this step (how one weight is made, the check against the model)
 redraws alone (a fragment of this key) when W's settings or its key token move."""
@@ -44,18 +46,42 @@ def focus_from_click() -> None:
     """A click on a cell of W focuses its row's token (step 5) and shows how that weight is
     made.
 
-    Steps 3-10 then rerun (a widget's default in their fragment). Rerunning only the focus
-    and the cell by key redrew them, but their select boxes kept showing the old tokens
-    (Streamlit 1.67): a value set by code reaches the browser in a whole fragment's run.
+    Steps 3-10 then rerun. Rerunning only the focus and the cell by key redrew them, but
+    their select boxes kept showing the old tokens (Streamlit 1.67): a value set by code
+    reaches the browser in a whole fragment's run.
     """
+    from app import sections
+
     picked = (st.session_state.get(MAP) or {}).get("pick") or {}
     t = len(st.session_state.get("labels", []))
     row, col = picked.get("row"), picked.get("col")
     if isinstance(row, int) and isinstance(col, int) and 0 <= row < t and 0 <= col < t:
         st.session_state["focus"], st.session_state["col"] = row, col
+        st.rerun(sections.ATTENTION_KEY)
 
 
 def render(view: View, exports: Exports) -> None:
+    the_map(view.reading)
+    t = len(view.labels)
+    st.caption(
+        f"Beside each row: its sum, its largest weight, and its entropy. Entropy 0 bits: all "
+        f"attention on one token; {np.log2(t):.2f} bits: spread evenly over all {t}. Hover a "
+        "cell for its numbers; click one, or use the token focus below, to read it in detail."
+    )
+    exports.shelf(KEY)  # its place in the list; the map is put there by what follows from W
+    follows(view.reading, exports)
+
+
+@st.fragment(key=MAP_AREA)
+def the_map(reading: Reading) -> None:
+    """The map, alone in a fragment, under the settings now.
+
+    A move of its controls starts a rerun of the map's fragment, which its callback then
+    replaces with the fragments that follow W; in the meantime Streamlit marks that
+    fragment's elements as waiting. Drawn in steps 3-10's fragment, it had every element
+    of those steps marked and unmarked on every move.
+    """
+    view = reading.view(state.current())
     present = bool(st.session_state.get("present"))
     weights_map.show(
         weights_map.payload(
@@ -65,14 +91,6 @@ def render(view: View, exports: Exports) -> None:
         on_settings=settings_moved,
         on_pick=focus_from_click,
     )
-    t = len(view.labels)
-    st.caption(
-        f"Beside each row: its sum, its largest weight, and its entropy. Entropy 0 bits: all "
-        f"attention on one token; {np.log2(t):.2f} bits: spread evenly over all {t}. Hover a "
-        "cell for its numbers; click one, or use the token focus below, to read it in detail."
-    )
-    exports.shelf(KEY)  # its place in the list; the map is put there by what follows from W
-    follows(view.reading, exports)
 
 
 @st.fragment(key=CELL)
