@@ -58,12 +58,6 @@ def get_network() -> attn_core.Model:
     return model
 
 
-@st.cache_resource(show_spinner=False)
-def freeze_after_torch() -> None:
-    """After the first training run: torch, imported for its autograd, is frozen too."""
-    gc.freeze()
-
-
 @st.cache_data(max_entries=128, show_spinner=False)
 def get_embedding(
     text: str, kind: str, special_tokens: bool, merge_subwords: bool

@@ -8,8 +8,14 @@ rows of the Kullback-Leibler divergence from each target row to its attention ro
 
 It is zero when every row of W equals its target row. Only ``W_q`` and ``W_k`` shape W, so
 only they are trained; ``W_v`` stays as it started (neither target looks at the output).
-Gradients come from torch autograd, imported inside ``train_projections`` only, so
-``import attn_core`` stays free of torch.
+
+The gradient is short enough to write out. With logits ``Λ = c Q Kᵀ``, ``c = 1/√d_k``, and
+``s_i = Σ_j p_ij`` (1 for a valid target)::
+
+    ∂L/∂Λ = (W ∘ s - P) / T,   ∂L/∂W_q = Xᵀ (c ∂L/∂Λ K),   ∂L/∂W_k = Xᵀ (c (∂L/∂Λ)ᵀ Q)
+
+and Adam follows it, as ``torch.optim.Adam`` does with its defaults; tests/test_training.py
+holds both to torch's autograd and optimiser, step for step.
 """
 
 from __future__ import annotations
@@ -180,34 +186,31 @@ def train_projections(
     if not (math.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
 
-    import torch
-
     saved = sorted({round(k * steps / SAVED) for k in range(SAVED + 1)})
-    xs = torch.from_numpy(x)  # (T, d)
-    p = torch.from_numpy(target)  # (T, T)
-    p_log_p = torch.xlogy(p, p)  # (T, T), 0 where p = 0
-    w_q = torch.tensor(start.w_q, dtype=torch.float64, requires_grad=True)  # (d, d_k)
-    w_k = torch.tensor(start.w_k, dtype=torch.float64, requires_grad=True)  # (d, d_k)
-    b_q, b_k = (
-        torch.from_numpy(np.zeros(start.d_k) if b is None else b) for b in (start.b_q, start.b_k)
-    )
-    optimiser = torch.optim.Adam([w_q, w_k], lr=learning_rate)
+    c = 1 / math.sqrt(start.d_k)
+    row_sums = target.sum(axis=1, keepdims=True)  # (T, 1), 1 up to rounding
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_log_p = np.where(target > 0, target * np.log(target), 0.0).sum()  # 0 log 0 = 0
+    b_q, b_k = (np.zeros(start.d_k) if b is None else b for b in (start.b_q, start.b_k))
+    w_q, w_k = start.w_q.astype(np.float64), start.w_k.astype(np.float64)  # (d, d_k) each
+    adam = _Adam(learning_rate, (w_q.shape, w_k.shape))
     losses: list[float] = []
     snapshots: list[Projections] = []
     for step in range(steps + 1):
-        q = xs @ w_q + b_q  # (T, d) @ (d, d_k) -> (T, d_k)
-        k = xs @ w_k + b_k  # (T, d) @ (d, d_k) -> (T, d_k)
-        logits = q @ k.T / math.sqrt(start.d_k)  # (T, d_k) @ (d_k, T) -> (T, T)
-        log_w = torch.log_softmax(logits, dim=1)  # (T, T), stable: shifts by the row max
-        loss = (p_log_p - p * log_w).sum(dim=1).mean()
-        losses.append(loss.item())
+        q = x @ w_q + b_q  # (T, d) @ (d, d_k) -> (T, d_k)
+        k = x @ w_k + b_k  # (T, d) @ (d, d_k) -> (T, d_k)
+        logits = c * (q @ k.T)  # (T, d_k) @ (d_k, T) -> (T, T)
+        shifted = logits - logits.max(axis=1, keepdims=True)  # the row max: exp cannot overflow
+        log_w = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (T, T)
+        losses.append(float((p_log_p - (target * log_w).sum()) / t))
         if step in saved:
             snapshots.append(_snapshot(start, w_q, w_k, step))
         if step == steps:
             break
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+        grad = (np.exp(log_w) * row_sums - target) / t  # (T, T): ∂L/∂logits
+        grad_q = x.T @ (c * grad @ k)  # (d, T) @ ((T, T) @ (T, d_k)) -> (d, d_k)
+        grad_k = x.T @ (c * grad.T @ q)  # (d, T) @ ((T, T) @ (T, d_k)) -> (d, d_k)
+        w_q, w_k = adam.step((w_q, w_k), (grad_q, grad_k))
         if on_step is not None:
             on_step(step + 1, steps)
     return Training(
@@ -220,10 +223,36 @@ def train_projections(
     )
 
 
-def _snapshot(start: Projections, w_q, w_k, step: int) -> Projections:
+class _Adam:
+    """Adam with torch's defaults (β = 0.9, 0.999; ε = 1e-8), its operations in its order."""
+
+    def __init__(self, learning_rate: float, shapes) -> None:
+        self.lr, self.beta1, self.beta2, self.eps = learning_rate, 0.9, 0.999, 1e-8
+        self.m = [np.zeros(shape) for shape in shapes]  # first moments
+        self.v = [np.zeros(shape) for shape in shapes]  # second moments
+        self.t = 0
+
+    def step(self, params, grads) -> tuple[np.ndarray, ...]:
+        self.t += 1
+        correction1 = 1 - self.beta1**self.t
+        correction2 = 1 - self.beta2**self.t
+        out = []
+        for param, grad, m, v in zip(params, grads, self.m, self.v, strict=True):
+            m += (grad - m) * (1 - self.beta1)  # the moments in place: they are Adam's own
+            v *= self.beta2
+            v += grad * grad * (1 - self.beta2)
+            denom = np.sqrt(v)
+            denom /= math.sqrt(correction2)
+            denom += self.eps
+            out.append(param - (self.lr / correction1) * m / denom)  # new: snapshots keep it
+        return tuple(out)
+
+
+def _snapshot(start: Projections, w_q: np.ndarray, w_k: np.ndarray, step: int) -> Projections:
+    """The weights at ``step`` (each step makes new arrays, so these are never changed)."""
     return Projections(
-        w_q=w_q.detach().numpy().copy(),
-        w_k=w_k.detach().numpy().copy(),
+        w_q=w_q,
+        w_k=w_k,
         w_v=start.w_v,
         seed=start.seed,
         init=start.init if step == 0 else f"{start.init}, trained {step} steps",

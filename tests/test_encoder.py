@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import subprocess
-import sys
-import textwrap
 import threading
 from pathlib import Path
 
@@ -131,21 +128,3 @@ def test_other_architectures_are_left_to_torch(model, tmp_path):
         assert Encoder.from_folder(tmp_path) is None
     (tmp_path / "config.json").unlink()
     assert Encoder.from_folder(tmp_path) is None
-
-
-def test_the_bundled_network_never_imports_torch():
-    """Contextual vectors, a trained head and every head, in a fresh process."""
-    code = textwrap.dedent(
-        """
-        import sys
-        import attn_core
-        model = attn_core.load_model()
-        emb = attn_core.embed("the river bank", kind="contextual", model=model)
-        head = attn_core.model_head("the river bank", layer=2, head=7, model=model)
-        heads = attn_core.all_heads("the river bank", model=model)
-        heavy = [m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules]
-        print(emb.vectors.shape, head.weights.shape, heads.weights.shape, heavy)
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "(5, 384) (5, 5) (6, 12, 5, 5) []"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 import pytest
+import torch
 
 import attn_core
 from attn_core import export
@@ -120,6 +122,45 @@ def test_the_first_adam_step_goes_downhill(x, target, start) -> None:
         after = kl_rows(target, attn_core.self_attention(x, pushed).weights)
         gradient = (after - before) / eps
         assert moved[i, j] == pytest.approx(-lr * np.sign(gradient), rel=1e-3)
+
+
+def torch_training(x, target, start, steps: int, lr: float) -> tuple[list[float], list]:
+    """The same objective through torch's autograd and ``torch.optim.Adam``: the reference."""
+    xs, p = torch.from_numpy(x), torch.from_numpy(target)
+    w_q = torch.tensor(start.w_q, dtype=torch.float64, requires_grad=True)
+    w_k = torch.tensor(start.w_k, dtype=torch.float64, requires_grad=True)
+    b_q, b_k = (torch.zeros(start.d_k, dtype=torch.float64) if b is None else torch.from_numpy(b)
+                for b in (start.b_q, start.b_k))  # fmt: skip
+    optimiser = torch.optim.Adam([w_q, w_k], lr=lr)
+    losses, weights = [], []
+    for step in range(steps + 1):
+        logits = (xs @ w_q + b_q) @ (xs @ w_k + b_k).T / math.sqrt(start.d_k)
+        loss = (torch.xlogy(p, p) - p * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+        losses.append(loss.item())
+        weights.append((w_q.detach().numpy().copy(), w_k.detach().numpy().copy()))
+        if step < steps:
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return losses, weights
+
+
+@pytest.mark.parametrize(("d_k", "biased", "lr"), [(4, False, 0.01), (12, True, 0.05)])
+def test_every_step_is_torchs_autograd_and_adam(x, target, d_k, biased, lr) -> None:
+    """Losses and weights, step for step, against torch (float64 both: to rounding)."""
+    start = attn_core.random_projections(x.shape[1], d_k, seed=5)
+    if biased:
+        rng = np.random.default_rng(1)
+        start = attn_core.Projections(
+            start.w_q, start.w_k, start.w_v, b_q=rng.normal(size=d_k), b_k=rng.normal(size=d_k)
+        )
+    run = attn_core.train_projections(x, target, start, steps=40, learning_rate=lr)
+    losses, weights = torch_training(x, target, start, 40, lr)
+    np.testing.assert_allclose(run.losses, losses, rtol=1e-12)
+    for step, snapshot in zip(run.saved_steps, run.snapshots, strict=True):
+        np.testing.assert_allclose(snapshot.w_q, weights[step][0], rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(snapshot.w_k, weights[step][1], rtol=1e-10, atol=1e-13)
+    assert run.losses[-1] < run.losses[0]
 
 
 def test_progress_is_reported_every_step(x, target, start) -> None:

@@ -72,7 +72,6 @@ def training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str], exports
         )
         st.session_state[LATEST] = (key, run)
         bar.empty()
-        data.freeze_after_torch()
     what = "look at the previous token"
     if objective == "imitate":
         what = f"imitate layer {settings['layer']}, head {settings['head']}"
