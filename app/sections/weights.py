@@ -18,6 +18,8 @@ TITLE = "4 · Normalised W"
 EXPLANATION = "Each row goes through a softmax: positive weights that add up to 1."
 MAP = "w_map"
 """The map's key: W with its temperature, scale, mask and stretch, recomputed in the browser."""
+PICKED = "weights.picked"
+"""The cell a click picked, until steps 3-10 take it."""
 MAP_AREA = "weights.map"
 """The key of the map's own fragment."""
 CELL = "weights.cell"
@@ -44,11 +46,12 @@ def settings_moved() -> None:
 
 def focus_from_click() -> None:
     """A click on a cell of W focuses its row's token (step 5) and shows how that weight is
-    made.
+    made: steps 3-10 rerun, and take the click before their select boxes are drawn
+    (``take_click``).
 
-    Steps 3-10 then rerun. Rerunning only the focus and the cell by key redrew them, but
-    their select boxes kept showing the old tokens (Streamlit 1.67): a value set by code
-    reaches the browser in a whole fragment's run.
+    Set here, in the callback, the two select boxes kept showing the old tokens: a value a
+    callback sets reaches the browser only with its widget's own fragment's run (Streamlit
+    1.67), and neither the map's fragment nor a rerun by key is that.
     """
     from app import sections
 
@@ -56,11 +59,19 @@ def focus_from_click() -> None:
     t = len(st.session_state.get("labels", []))
     row, col = picked.get("row"), picked.get("col")
     if isinstance(row, int) and isinstance(col, int) and 0 <= row < t and 0 <= col < t:
-        st.session_state["focus"], st.session_state["col"] = row, col
+        st.session_state[PICKED] = (row, col)
         st.rerun(sections.ATTENTION_KEY)
 
 
+def take_click() -> None:
+    """The cell last clicked, if any: its row becomes the token focus and its column key j."""
+    picked = st.session_state.pop(PICKED, None)
+    if picked is not None:
+        st.session_state["focus"], st.session_state["col"] = picked
+
+
 def render(view: View, exports: Exports) -> None:
+    take_click()  # before the focus (step 5) and key j (below) are drawn
     the_map(view.reading)
     t = len(view.labels)
     st.caption(
