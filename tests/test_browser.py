@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 import attn_core
+from app import sections
 from attn_core import charts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,6 +290,7 @@ def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browse
         # step 8's comparison followed every move too, in the page
         assert_comparison_shows(page, x, temperature=tau, causal=True)
         frames.clear()
+        page.evaluate(MARKED_WAITING)
     page.wait_for_function(
         "() => location.search.includes('causal=1') && location.search.includes('temperature=')",
         timeout=60_000,
@@ -304,7 +306,26 @@ def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browse
         assert unchanged not in sent, unchanged
     assert_map_shows(page, causal.weights, 6)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    # while the server followed, only what it reran was marked as waiting: not the steps'
+    # titles (each move once marked every element of steps 3-10, and unmarked them)
+    marked = page.evaluate("() => window.markedWaiting")
+    assert marked, "the observer saw no element marked (the map's own is)"
+    titles = [s.TITLE for s in sections.ATTENTION]
+    assert not [text for text in marked if any(t in text for t in titles)], marked
     context.close()
+
+
+MARKED_WAITING = """() => {
+  window.markedWaiting = [];
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.target.getAttribute('data-stale') === 'true') {
+        window.markedWaiting.push(r.target.innerText.slice(0, 80));
+      }
+    }
+  }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-stale'] });
+}"""
+"""Record the text of every element Streamlit marks as waiting for its rerun."""
 
 
 def test_hostile_text_stays_inert(page: Page):
