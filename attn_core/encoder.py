@@ -164,18 +164,18 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return x * (np.float32(0.5) * _erfc(x * np.float32(-1 / math.sqrt(2.0))))
 
 
-ERFC_FIT = np.array(
-    [0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
-     -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223],
-    dtype=np.float32,
+ERFC_FIT = (
+    0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
+    -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223,
 )  # fmt: skip
 """Numerical Recipes' Chebyshev fit of ``erfc`` (``erfcc``), highest power first."""
 
 
 def _erfc(z: np.ndarray) -> np.ndarray:
-    """Complementary error function of a float32 array, to float32's precision (the fit's
-    relative error is below 1.2e-7 everywhere), in place where it can: GELU runs it on
-    every hidden unit of every layer."""
+    """Complementary error function of a float32 array, in place where it can: GELU runs
+    it on every hidden unit of every layer. The fit's own relative error is below 1.2e-7;
+    in float32 it stays within 3e-6 of ``erfc`` down to erfc(4) = 1.5e-8, where GELU
+    multiplies it by a value near 0."""
     a = np.abs(z)
     s = np.float32(0.5) * a
     s += 1
@@ -183,7 +183,7 @@ def _erfc(z: np.ndarray) -> np.ndarray:
     poly = np.full_like(s, ERFC_FIT[0])
     for c in ERFC_FIT[1:]:  # Horner: poly = (...(c0 s + c1) s + ...) s + c9
         poly *= s
-        poly += c
+        poly += np.float32(c)
     a *= a
     poly -= a  # -z² + poly(s)
     np.exp(poly, out=poly)
