@@ -17,10 +17,13 @@ One layer, for hidden states ``x`` (T, d) and each head ``h`` of width ``d_h = d
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -54,7 +57,7 @@ class Encoder:
     Read-only and free of locks: any number of threads may run ``forward`` at once.
     """
 
-    weights: dict[str, np.ndarray]
+    weights: Mapping[str, np.ndarray]
     layers: int
     heads: int
     eps: float
@@ -191,8 +194,12 @@ def _erfc(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, poly, 2 - poly)
 
 
-def mapped_tensors(path: Path) -> dict[str, np.ndarray]:
+@functools.lru_cache(maxsize=4)
+def mapped_tensors(path: Path) -> Mapping[str, np.ndarray]:
     """Every float32 tensor of a ``.safetensors`` file, mapped from disk rather than read.
+
+    Once per file and process, shared read-only: the model's word-embedding table and its
+    encoder are views of one mapping.
 
     The format is an 8-byte little-endian header length, a JSON header giving each
     tensor's dtype, shape and byte range, then the data. Mapped, a tensor costs memory
@@ -211,4 +218,4 @@ def mapped_tensors(path: Path) -> dict[str, np.ndarray]:
         shape = tuple(entry["shape"])
         assert end - start == 4 * math.prod(shape), (name, entry)
         tensors[name] = data[start:end].view("<f4").reshape(shape)
-    return tensors
+    return MappingProxyType(tensors)
