@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -148,32 +149,44 @@ def matrix_with_norms(
     name: str,
     domain: tuple[float, float] | None = None,
 ) -> None:
-    """A token x feature heatmap (X, or Y) with each row's length beside it."""
+    """A token x feature heatmap (X) with each row's length beside it."""
     left, right = st.columns([5, 1])
-    chart(
-        left,
-        f"{name.upper()}, token by dimension",
-        data.chart(
-            charts.heatmap,
-            matrix,
-            labels,
-            palette="diverging",
-            domain=domain,
-            x_title=f"dimension ({matrix.shape[1]})",
-            value_title=name,
+    for where, (title, (builder, args, kwargs)) in zip(
+        (left, right), _matrix_and_norms(matrix, labels, name, domain).items(), strict=True
+    ):
+        chart(where, title, data.chart(builder, *args, **kwargs), shelf, width="stretch")
+
+
+def lazy_matrix_with_norms(
+    matrix, labels: list[str], *, name: str, domain: tuple[float, float] | None = None
+) -> dict[str, Callable[[], dict]]:
+    """The two charts of ``matrix_with_norms`` for the export list, not drawn: each is made
+    when asked for (larger on a projector, as drawn charts are)."""
+    present = bool(st.session_state.get("present"))
+    made = {}
+    for title, (builder, args, kwargs) in _matrix_and_norms(matrix, labels, name, domain).items():
+        spec = partial(charts.spec, builder, *args, **kwargs)
+        made[title] = (lambda spec=spec: for_projector(spec())) if present else spec
+    return made
+
+
+def _matrix_and_norms(matrix, labels, name, domain) -> dict[str, tuple[Callable, tuple, dict]]:
+    """Title -> (builder, its arguments, its options) of a matrix and its rows' lengths."""
+    heatmap = {
+        "palette": "diverging",
+        "domain": domain,
+        "x_title": f"dimension ({matrix.shape[1]})",
+        "value_title": name,
+    }
+    lengths = {"value_title": f"‖{name}ᵢ‖", "fmt": ".2f"}
+    return {
+        f"{name.upper()}, token by dimension": (charts.heatmap, (matrix, labels), heatmap),
+        f"Lengths of the rows of {name.upper()}": (
+            charts.bars,
+            (attn_core.row_norms(matrix), labels),
+            lengths,
         ),
-        shelf,
-        width="stretch",
-    )
-    chart(
-        right,
-        f"Lengths of the rows of {name.upper()}",
-        data.chart(
-            charts.bars, attn_core.row_norms(matrix), labels, value_title=f"‖{name}ᵢ‖", fmt=".2f"
-        ),
-        shelf,
-        width="stretch",
-    )
+    }
 
 
 STAGE = 540

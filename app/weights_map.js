@@ -7,9 +7,10 @@
 // largest weight and entropy. Once a value settles it is reported to the server, which
 // redraws what depends on W. Token labels are set as text, never parsed as HTML.
 //
-// Two components share this file: step 4's map (WeightsMap), which has the controls, and
-// step 8's comparison (ComparisonMaps: the parameter-free W, the projections' W and their
-// difference), which follows the map's settings through a window event, in the same frame.
+// Three components share this file: step 4's map (WeightsMap), which has the controls;
+// step 5's output (OutputMap: Y = W V and the length of each row) and step 8's comparison
+// (ComparisonMaps: the parameter-free W, the projections' W and their difference), which
+// follow the map's settings through a window event.
 
 const SVG = "http://www.w3.org/2000/svg";
 const FONT = "sans-serif";
@@ -26,7 +27,7 @@ const SETTINGS_EVENT = "attention:w-settings"; // the map's settings, on every m
 
 export default function (component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
-  if (data.kind === "comparison") return comparison(parentElement, data);
+  if (data.kind) return follow(parentElement, data);
   let map = parentElement.__weightsMap;
   if (!map) {
     map = new WeightsMap(parentElement);
@@ -51,9 +52,9 @@ function rgb(hex) {
   return [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
 }
 
-function decode(base64) {
+function decode(base64, Type = Float64Array) {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-  return new Float64Array(bytes.buffer);
+  return new Type(bytes.buffer);
 }
 
 // Each row of scores (t x t) times factor, masked j > i when causal, through a softmax:
@@ -96,13 +97,19 @@ function colourAt(stops, position) {
   return stops[k].map((a, c) => Math.round(a + (stops[k + 1][c] - a) * f));
 }
 
-// One pixel a cell on a t x t scratch canvas, stretched unsmoothed onto canvas.
-function paintCells(canvas, scratch, t, colourOf) {
-  scratch.width = t;
-  scratch.height = t;
+// One pixel a cell on a rows x cols scratch canvas, stretched unsmoothed onto canvas.
+function paintCells(canvas, scratch, rows, cols, colourOf) {
+  scratch.width = cols;
+  scratch.height = rows;
   const small = scratch.getContext("2d");
-  const image = small.createImageData(t, t);
-  for (let k = 0; k < t * t; k++) image.data.set([...colourOf(k), 255], 4 * k);
+  const image = small.createImageData(cols, rows);
+  for (let k = 0; k < rows * cols; k++) {
+    const [r, g, b] = colourOf(k);
+    image.data[4 * k] = r;
+    image.data[4 * k + 1] = g;
+    image.data[4 * k + 2] = b;
+    image.data[4 * k + 3] = 255;
+  }
   small.putImageData(image, 0, 0);
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingEnabled = false;
@@ -132,37 +139,33 @@ function fitText(text, size, limit) {
 function tokenLabels(d) {
   const every = (k) => Array.from({ length: Math.ceil(d.t / k) }, (_, n) => n * k);
   const yShown = every(d.y.every);
-  const xShown = every(d.x.every);
+  const xShown = d.x ? every(d.x.every) : []; // Y names only its rows
   const yTexts = yShown.map((i) => fitText(d.labels[i], d.y.font, d.labelLimit));
   const xTexts = xShown.map((j) => fitText(d.labels[j], d.x.font, d.labelLimit));
   const yWidth = Math.max(0, ...yTexts.map((s) => textWidth(s, d.y.font)));
   const xWidth = Math.max(0, ...xTexts.map((s) => textWidth(s, d.x.font)));
-  const xDepth =
-    d.x.angle === 0 ? d.x.font : d.x.angle === -90 ? xWidth : (xWidth + d.x.font) * Math.SQRT1_2;
+  let xDepth = 0;
+  if (d.x) xDepth = d.x.angle === 0 ? d.x.font : d.x.angle === -90 ? xWidth : (xWidth + d.x.font) * Math.SQRT1_2;
   return { yShown, xShown, yTexts, xTexts, yWidth, xDepth };
 }
 
-// A plot width x height: its SVG (the text) over its canvas (the cells, side pixels
-// square at left, top), the canvas at the screen's own pixel density.
-function sizePlot({ svg: node, plot, canvas }, width, height, left, top, side) {
+// A plot width x height: its SVG (the text) over its canvas (the cells, cellsWidth x
+// cellsHeight pixels at left, top), the canvas at the screen's own pixel density.
+function sizePlot({ svg: node, plot, canvas }, width, height, left, top, cellsWidth, cellsHeight = cellsWidth) {
   Object.assign(node.style, { width: `${width}px`, height: `${height}px` });
   node.setAttribute("viewBox", `0 0 ${width} ${height}`);
   Object.assign(plot.style, { width: `${width}px`, height: `${height}px` });
-  Object.assign(canvas.style, { left: `${left}px`, top: `${top}px`, width: `${side}px`, height: `${side}px` });
+  Object.assign(canvas.style, { left: `${left}px`, top: `${top}px`, width: `${cellsWidth}px`, height: `${cellsHeight}px` });
   const ratio = window.devicePixelRatio || 1;
-  canvas.width = Math.round(side * ratio);
-  canvas.height = Math.round(side * ratio);
+  canvas.width = Math.round(cellsWidth * ratio);
+  canvas.height = Math.round(cellsHeight * ratio);
 }
 
 // The token names beside the rows and under the columns of a map of cell-pixel cells.
 function drawTokenAxes(node, d, names, left, top, cell) {
+  drawRowNames(node, d, names, left, top, cell);
   const font = { "font-family": FONT, fill: d.labelInk };
   const side = cell * d.t;
-  const yAxis = svg("g", { class: "axis y", ...font, "font-size": d.y.font }, node);
-  names.yShown.forEach((i, n) => {
-    const label = svg("text", { x: left - 6, y: top + (i + 0.5) * cell, "text-anchor": "end", "dominant-baseline": "central" }, yAxis);
-    label.textContent = names.yTexts[n];
-  });
   const xAxis = svg("g", { class: "axis x", ...font, "font-size": d.x.font }, node);
   names.xShown.forEach((j, n) => {
     const x = left + (j + 0.5) * cell;
@@ -176,6 +179,15 @@ function drawTokenAxes(node, d, names, left, top, cell) {
       label.setAttribute("dominant-baseline", "central");
     }
     label.textContent = names.xTexts[n];
+  });
+}
+
+// The token names beside the rows, each rowHeight pixels tall, of a plot at left, top.
+function drawRowNames(node, d, names, left, top, rowHeight) {
+  const yAxis = svg("g", { class: "axis y", "font-family": FONT, fill: d.labelInk, "font-size": d.y.font }, node);
+  names.yShown.forEach((i, n) => {
+    const label = svg("text", { x: left - 6, y: top + (i + 0.5) * rowHeight, "text-anchor": "end", "dominant-baseline": "central" }, yAxis);
+    label.textContent = names.yTexts[n];
   });
 }
 
@@ -423,7 +435,7 @@ class WeightsMap {
     const top = this.settings.stretch ? Math.max(...rows.largest, 1e-12) : 1;
     this.drawn = { w, rows, top };
 
-    paintCells(this.canvas, this.offscreen, t, (k) => colourAt(this.stops, w[k] / top));
+    paintCells(this.canvas, this.offscreen, t, t, (k) => colourAt(this.stops, w[k] / top));
 
     if (this.values) {
       this.values.forEach((text, k) => {
@@ -475,13 +487,13 @@ class WeightsMap {
   }
 }
 
-// ---- step 8: the two W side by side, and their difference ------------------------------
+// ---- what follows the map: step 5's Y and step 8's comparison ---------------------------
 
-function comparison(root, data) {
-  let maps = root.__comparison;
+function follow(root, data) {
+  let maps = root.__follower;
   if (!maps) {
-    maps = new ComparisonMaps(root);
-    root.__comparison = maps;
+    maps = data.kind === "output" ? new OutputMap(root) : new ComparisonMaps(root);
+    root.__follower = maps;
   }
   maps.update(data);
   // The map's moves arrive as a window event; one listener at a time, gone on unmount.
@@ -490,6 +502,228 @@ function comparison(root, data) {
   window.addEventListener(SETTINGS_EVENT, maps.follow);
   return () => window.removeEventListener(SETTINGS_EVENT, maps.follow);
 }
+
+// A new width (a phone turned, the sidebar closed) lays maps out again.
+function relayoutOnResize(maps) {
+  maps.width = 0;
+  new ResizeObserver(() => {
+    if (maps.data && maps.root.clientWidth !== maps.width) {
+      maps.layout();
+      maps.draw();
+    }
+  }).observe(maps.root);
+}
+
+// ---- step 5: Y = W V, and the length of each row ----------------------------------------
+
+const NICE_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
+const MIN_CELLS = 120; // Y's narrowest plot, in pixels, before the frame scrolls
+
+class OutputMap {
+  constructor(root) {
+    this.root = el("div", { class: "w-output" }, root);
+    this.note = el("div", { class: "note" }, this.root);
+    this.frame = el("div", { class: "frame" }, this.root);
+    this.plot = el("div", { class: "plot" }, this.frame);
+    this.svg = svg("svg", { role: "img" }, this.plot);
+    this.canvas = el("canvas", { "aria-hidden": "true" }, this.plot);
+    this.tip = el("div", { class: "tip", hidden: "" }, this.plot);
+    this.scratch = document.createElement("canvas");
+    this.settings = null;
+    this.served = null;
+    this.pending = false;
+    this.canvas.addEventListener("pointermove", (e) => this.hover(e));
+    this.canvas.addEventListener("pointerleave", () => (this.tip.hidden = true));
+    relayoutOnResize(this);
+  }
+
+  update(data) {
+    takeServerSettings(this, data.settings);
+    if (data.scores !== this.scoresText || data.values !== this.valuesText) {
+      [this.scoresText, this.valuesText] = [data.scores, data.values];
+      this.scores = decode(data.scores);
+      this.values = decode(data.values, Float32Array);
+      // A weighted mean is never longer than the longest vector it mixes: the bars' end.
+      this.longest = Math.max(...rowLengths(this.values, data.t, data.d), 1e-12);
+    }
+    this.data = data;
+    this.layout();
+    this.draw();
+  }
+
+  // W's pixels come first: Y is worked out once that frame is painted, once however many
+  // moves came before it (a 256-token text mixes 256 x 256 x 384 numbers).
+  moved(settings) {
+    this.settings = { ...settings };
+    if (!this.data || this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        this.pending = false;
+        this.draw();
+      }, 0),
+    );
+  }
+
+  // ---- the numbers: W under the settings now, Y = W V, and the length of each row ------
+
+  mix() {
+    const { t, d, width } = this.data;
+    const { temperature, scale, causal } = this.settings;
+    const factor = (scale ? 1 / Math.sqrt(width) : 1) / temperature;
+    const { w } = softmaxRows(this.scores, t, factor, causal);
+    const v = this.values;
+    const y = new Float64Array(t * d);
+    for (let i = 0; i < t; i++) {
+      const row = i * d;
+      for (let j = 0; j < t; j++) {
+        const weight = w[i * t + j];
+        if (weight === 0) continue; // masked, or too small to count
+        const from = j * d;
+        for (let k = 0; k < d; k++) y[row + k] += weight * v[from + k];
+      }
+    }
+    return { w, y, lengths: rowLengths(y, t, d) };
+  }
+
+  // ---- layout: once per data and width ---------------------------------------------
+
+  layout() {
+    const d = this.data;
+    const ink = d.labelInk;
+    const font = { "font-family": FONT, fill: ink };
+    const names = tokenLabels(d);
+    this.width = this.root.clientWidth;
+    const room = this.width || 900;
+    const left = names.yWidth + 10;
+    const top = d.titleFont + 12;
+    const tickWidth = Math.max(...d.domain.map((v) => textWidth(tick(v), d.font)));
+    const legendWidth = Math.max(14 + 6 + tickWidth, textWidth(d.valueTitle, d.titleFont)) + 4;
+    const numberWidth = textWidth("0.00", d.font) + 6;
+    const normsWidth = Math.min(Math.max(room * 0.17, 90 + numberWidth), 220);
+    const cellsWidth = Math.max(room - left - GAP - legendWidth - GAP - normsWidth - 4, MIN_CELLS);
+    const cellsHeight = d.height;
+    const rowHeight = cellsHeight / d.t;
+    const legendLeft = left + cellsWidth + GAP;
+    const normsLeft = legendLeft + legendWidth + GAP;
+    const axisTop = top + cellsHeight + 4;
+    const height = axisTop + 4 + d.font + 8 + d.titleFont + 8;
+    const width = normsLeft + normsWidth + 4;
+    this.geometry = { left, top, cellsWidth, rowHeight };
+    sizePlot(this, width, height, left, top, cellsWidth, cellsHeight);
+    this.svg.replaceChildren();
+    this.svg.setAttribute("aria-label", `Y = W ${d.mixed.toUpperCase()}, token by dimension, and the length of each row`);
+    this.note.textContent = d.note;
+
+    drawRowNames(this.svg, d, names, left, top, rowHeight);
+    // Dimensions along the bottom: a tick every few, as many as fit apart.
+    const axis = svg("g", { class: "axis dims", ...font, "font-size": d.font }, this.svg);
+    const apart = textWidth(String(d.d), d.font) + 14;
+    const step = NICE_STEPS.find((s) => (s * cellsWidth) / d.d >= apart) ?? d.d;
+    for (let k = 0; k < d.d; k += step) {
+      const x = left + ((k + 0.5) * cellsWidth) / d.d;
+      svg("line", { x1: x, x2: x, y1: axisTop - 4, y2: axisTop, stroke: ink }, axis);
+      svg("text", { x, y: axisTop + d.font * 0.9, "text-anchor": "middle" }, axis).textContent = k;
+    }
+    const titles = svg("g", { class: "titles", ...font, "font-size": d.titleFont, "font-weight": "bold" }, this.svg);
+    const xTitle = svg("text", { x: left + cellsWidth / 2, y: height - 8, "text-anchor": "middle" }, titles);
+    xTitle.textContent = d.xTitle;
+
+    // The legend: Y's colour range, that of the vectors mixed (top to bottom: high to low).
+    const legend = svg("g", { class: "legend", ...font, "font-size": d.font }, this.svg);
+    svg("text", { x: legendLeft, y: top - 8, "font-weight": "bold", "font-size": d.titleFont }, legend).textContent = d.valueTitle;
+    const rampHeight = Math.min(cellsHeight, 200);
+    const defs = svg("defs", {}, this.svg);
+    const gradient = svg("linearGradient", { id: "y-ramp", x1: 0, y1: 1, x2: 0, y2: 0 }, defs);
+    d.stops.forEach((stop, k) => svg("stop", { offset: k / (d.stops.length - 1), "stop-color": stop }, gradient));
+    svg("rect", { x: legendLeft, y: top, width: 14, height: rampHeight, fill: "url(#y-ramp)" }, legend);
+    const [low, high] = d.domain;
+    [high, (low + high) / 2, low].forEach((value, n) => {
+      const y = top + (rampHeight * n) / 2;
+      svg("text", { x: legendLeft + 20, y, "dominant-baseline": "central" }, legend).textContent = tick(value);
+    });
+
+    // Each row's length, beside its row: a bar up to the longest vector mixed, and its number.
+    const norms = svg("g", { class: "stats norms", ...font, "font-size": d.font }, this.svg);
+    svg("text", { x: normsLeft, y: top - 8, "font-weight": "bold", "font-size": d.titleFont }, norms).textContent = d.normTitle;
+    const barRoom = normsWidth - numberWidth;
+    const printed = rowHeight >= 11;
+    const barHeight = Math.max(rowHeight * 0.8, 1);
+    this.norms = { bars: [], texts: [], left: normsLeft, room: barRoom };
+    for (let i = 0; i < d.t; i++) {
+      const y = top + i * rowHeight;
+      svg("rect", { x: normsLeft, y: y + rowHeight * 0.1, width: barRoom, height: barHeight, class: "track" }, norms);
+      this.norms.bars.push(svg("rect", { x: normsLeft, y: y + rowHeight * 0.1, height: barHeight, class: "bar" }, norms));
+      if (printed) {
+        const size = Math.min(d.font, Math.max(rowHeight - 2, 9));
+        this.norms.texts.push(svg("text", { y: y + rowHeight / 2, "font-size": size, "dominant-baseline": "central", class: "stat" }, norms));
+      }
+    }
+    const scale = svg("g", { class: "axis norms", ...font, "font-size": d.font }, this.svg);
+    svg("text", { x: normsLeft, y: axisTop + d.font * 0.9 }, scale).textContent = "0";
+    svg("text", { x: normsLeft + barRoom, y: axisTop + d.font * 0.9, "text-anchor": "end" }, scale).textContent = this.longest.toFixed(2);
+    const normsTitle = svg("text", { x: normsLeft + barRoom / 2, y: height - 8, "text-anchor": "middle", "font-size": d.font }, scale);
+    normsTitle.textContent = `longest ${d.mixed}ⱼ`;
+  }
+
+  // ---- drawing: every move ---------------------------------------------------------
+
+  draw() {
+    const d = this.data;
+    this.drawn = this.mix();
+    const { y, lengths } = this.drawn;
+    const stops = d.stops.map(rgb);
+    const [low, high] = d.domain;
+    const span = high - low || 1;
+    paintCells(this.canvas, this.scratch, d.t, d.d, (k) => colourAt(stops, (y[k] - low) / span));
+    const { bars, texts, left, room } = this.norms;
+    for (let i = 0; i < d.t; i++) {
+      const width = room * Math.min(lengths[i] / this.longest, 1);
+      bars[i].setAttribute("width", width);
+      if (texts.length) {
+        texts[i].setAttribute("x", left + width + 3);
+        texts[i].textContent = lengths[i].toFixed(2);
+      }
+    }
+  }
+
+  hover(event) {
+    const { t, d, labels, valueTitle } = this.data;
+    const box = this.canvas.getBoundingClientRect();
+    const i = Math.floor(((event.clientY - box.top) / box.height) * t);
+    const k = Math.floor(((event.clientX - box.left) / box.width) * d);
+    if (!this.drawn || i < 0 || i >= t || k < 0 || k >= d) {
+      this.tip.hidden = true;
+      return;
+    }
+    showTip(
+      this.tip,
+      this.canvas,
+      this.geometry,
+      event,
+      `token i = ${i}: ${labels[i]}\ndimension ${k}\n${valueTitle} = ${this.drawn.y[i * d + k].toFixed(4)}\n` +
+        `‖y_${i}‖ = ${this.drawn.lengths[i].toFixed(4)}`,
+    );
+  }
+}
+
+// The length of each of the rows of a rows x cols matrix.
+function rowLengths(matrix, rows, cols) {
+  const lengths = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let sum = 0;
+    for (let k = i * cols; k < (i + 1) * cols; k++) sum += matrix[k] * matrix[k];
+    lengths[i] = Math.sqrt(sum);
+  }
+  return lengths;
+}
+
+// A colour range's end as the legend prints it: two significant digits.
+function tick(value) {
+  return String(+value.toPrecision(2)).replace("-", "−");
+}
+
+// ---- step 8: the two W side by side, and their difference ------------------------------
 
 class ComparisonMaps {
   constructor(root) {
@@ -509,15 +743,7 @@ class ComparisonMaps {
     this.settings = null;
     this.served = null;
     this.frameRequested = false;
-    // Three to a row while they fit: a new width (a phone turned, the sidebar closed) lays
-    // them out again.
-    this.width = 0;
-    new ResizeObserver(() => {
-      if (this.data && this.root.clientWidth !== this.width) {
-        this.layout();
-        this.draw();
-      }
-    }).observe(this.root);
+    relayoutOnResize(this); // three to a row while they fit
   }
 
   update(data) {
@@ -639,7 +865,7 @@ class ComparisonMaps {
       const [values, low, high] = this.drawn[k];
       const span = high - low || 1;
       const position = (v) => (v - low) / span;
-      paintCells(one.canvas, this.scratch, t, (n) => colourAt(one.stops, position(values[n])));
+      paintCells(one.canvas, this.scratch, t, t, (n) => colourAt(one.stops, position(values[n])));
       if (one.values) {
         one.values.forEach((text, n) => {
           text.textContent = values[n].toFixed(2);

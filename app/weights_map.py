@@ -1,7 +1,7 @@
 """W, normalised, recomputed in the browser: the temperature, the 1/√d scale, the causal mask
 and the colour stretch change it within a frame, with no round trip to the server. Step 4's
-map has those controls; step 8's comparison (both W and their difference) follows them in
-the page.
+map has those controls; step 5's output Y = W V and step 8's comparison (both W and their
+difference) follow them in the page.
 
 The page sends the raw scores w′ once (``payload``); the component (``weights_map.js``)
 applies the settings, takes each row's softmax, and paints the cells, their printed values
@@ -34,13 +34,16 @@ JS = (HERE / "weights_map.js").read_text(encoding="utf-8")
 CSS = (HERE / "weights_map.css").read_text(encoding="utf-8")
 COMPONENT = st.components.v2.component("attention.weights_map", js=JS, css=CSS)
 COMPARISON = st.components.v2.component("attention.w_comparison", js=JS, css=CSS)
-"""Both drawn by the same script: ``data["kind"]`` says which."""
+OUTPUT = st.components.v2.component("attention.w_output", js=JS, css=CSS)
+"""All three drawn by the same script: ``data["kind"]`` says which."""
 SETTINGS = ("temperature", "scale", "causal", "stretch")
 """What the browser recomputes W for."""
 SIDE = (140, 520)
 """Pixels of the map's side: about 40 a token, within these."""
 PROJECTOR_FONT = 16
 """On a projector no label, value or title is smaller than this."""
+ROW, HEIGHT = 28, (140, 640)
+"""Y's rows: about 28 pixels each, the whole between these (as ``charts.heatmap`` sizes it)."""
 
 
 def payload(
@@ -101,6 +104,52 @@ def comparison_payload(
         "settings": _settings(settings),
         "legendFont": max(11, PROJECTOR_FONT if present else 0),
         "stops": {"weights": list(chart_base.SEQUENTIAL), "diverging": list(chart_base.DIVERGING)},
+    }
+
+
+def output_payload(
+    res: attn_core.AttentionResult,
+    labels: list[str],
+    settings: Mapping[str, object],
+    *,
+    present: bool = False,
+) -> dict:
+    """What step 5 needs to draw Y = W V in the page (``kind`` "output") and follow the map's
+    settings there: the raw scores, and the vectors that W mixes (V, or X without
+    projections) as little-endian float32, base64, with the colour range of those vectors.
+
+    Y keeps the colour range of what was mixed: a weighted mean visibly shrinks values.
+    """
+    t = len(labels)
+    values = np.asarray(res.values)
+    if values.shape[0] != t:
+        raise ValueError(f"values {values.shape} do not match {t} labels")
+    height = int(np.clip(ROW * t, *HEIGHT))
+    rows = axis_labels(labels, height / t, across=False)
+    low = PROJECTOR_FONT if present else 0
+    mixed = "v" if res.projected else "x"
+    return {
+        "kind": "output",
+        **_scores(res, t),
+        "labels": list(labels),
+        "d": int(values.shape[1]),
+        "values": base64.b64encode(np.ascontiguousarray(values, dtype="<f4").tobytes()).decode(
+            "ascii"
+        ),
+        "domain": list(chart_base.symmetric_domain(values, 0.99)),
+        "height": height,
+        "y": {"font": max(rows.font, low), "every": rows.every},
+        "note": thinned_note(rows.every),
+        "labelLimit": 110 if not present else 160,
+        "font": max(11, low),
+        "titleFont": max(12, low),
+        "xTitle": f"dimension ({values.shape[1]})",
+        "valueTitle": "y",
+        "normTitle": "‖yᵢ‖",
+        "mixed": mixed,
+        "settings": _settings(settings),
+        "stops": list(chart_base.DIVERGING),
+        "labelInk": chart_base.LABEL_INK,
     }
 
 
@@ -175,7 +224,8 @@ def show(
     )
 
 
-def show_comparison(data: dict, *, key: str) -> None:
-    """Mount step 8's comparison with ``data`` (from ``comparison_payload``): it reports
-    nothing, it only follows the map."""
-    COMPARISON(key=key, data=data, width="stretch")
+def show_following(data: dict, *, key: str) -> None:
+    """Mount step 5's Y (``output_payload``) or step 8's comparison (``comparison_payload``),
+    as ``data["kind"]`` says: they report nothing, they follow the map."""
+    component = {"output": OUTPUT, "comparison": COMPARISON}[data["kind"]]
+    component(key=key, data=data, width="stretch")

@@ -56,10 +56,26 @@ def weights_map(at: AppTest) -> dict:
 
 
 def charts_on_screen(at: AppTest) -> int:
-    """How many charts the page shows: Vega-Lite charts, the map of W, and the comparison's
-    three maps."""
+    """How many charts the page shows: Vega-Lite charts, the map of W, Y and the lengths of
+    its rows, and the comparison's three maps."""
     drawn = [json.loads(el.proto.json).get("kind") for el in at.get("bidi_component")]
-    return len(at.get("vega_lite_chart")) + sum(3 if k == "comparison" else 1 for k in drawn)
+    return len(at.get("vega_lite_chart")) + sum(
+        {"output": 2, "comparison": 3}.get(k, 1) for k in drawn
+    )
+
+
+def output_map(at: AppTest) -> dict:
+    """What the page sent section 5's Y (``app.weights_map.output_payload``)."""
+    return json.loads(_component(at, "output").proto.json)
+
+
+def output_shown(at: AppTest, **settings) -> np.ndarray:
+    """The Y that section 5 draws from what the page sent it, under its settings or
+    ``settings`` (the map's, as the page hands them on), worked out here on its own: W from
+    the scores, times the vectors it mixes."""
+    sent = output_map(at)
+    values = np.frombuffer(base64.b64decode(sent["values"]), dtype="<f4")
+    return _softmax(sent, {**sent["settings"], **settings}) @ values.reshape(sent["t"], sent["d"])
 
 
 def comparison_maps(at: AppTest) -> dict:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -127,6 +128,8 @@ MAP = ".weights-map"
 """Step 4's map of W (``app/weights_map.js``), inside its component's shadow root."""
 COMPARISON = ".w-comparison"
 """Step 8's three maps: both W and their difference, drawn by the same script."""
+OUTPUT_MAP = ".w-output"
+"""Step 5's Y = W X and the length of each row, drawn by the same script."""
 
 
 def map_values(page: Page) -> list[str]:
@@ -177,6 +180,44 @@ def assert_comparison_shows(page: Page, x, **settings) -> None:
         assert texts == [f"{w:.2f}" for w in matrix.ravel()], name
 
 
+def eventually(check, timeout: float = 30) -> None:
+    """``check()`` until it passes: what follows in the page may take a frame or two."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
+def assert_output_shows(page: Page, res: attn_core.AttentionResult) -> None:
+    """Step 5 shows ``res``'s Y: each row's printed length, and the colours of a few cells
+    on the colour range of the vectors mixed."""
+    want = np.linalg.norm(res.output, axis=1)
+    t, d = res.output.shape
+    expected = charts.colours(res.output, "diverging", charts.symmetric_domain(res.values, 0.99))
+    canvas = page.locator(f"{OUTPUT_MAP} canvas")
+
+    def check() -> None:
+        shown = page.locator(f"{OUTPUT_MAP} text.stat").evaluate_all(
+            "ts => ts.map(t => t.textContent)"
+        )
+        assert len(shown) == t
+        np.testing.assert_allclose([float(v) for v in shown], want, atol=0.005 + 1e-9)
+        for i, k in [(0, 0), (1, 100), (t - 1, d - 1), (t // 2, 200)]:
+            got = canvas.evaluate(
+                """(c, [i, k, t, d]) => [...c.getContext('2d').getImageData(
+                    Math.floor((k + 0.5) * c.width / d), Math.floor((i + 0.5) * c.height / t),
+                    1, 1).data].slice(0, 3)""",
+                [i, k, t, d],
+            )
+            assert max(abs(a - int(b)) for a, b in zip(got, expected[i, k], strict=True)) <= 2
+
+    eventually(check)
+
+
 def full_page_screenshot(page: Page, path: Path) -> None:
     """Streamlit scrolls inside its own container: grow the viewport to the content first."""
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
@@ -202,14 +243,14 @@ def test_type_text_switch_mode_and_screenshot(page: Page):
         expect(page.get_by_role("heading", name=title)).to_be_visible()
     # every visible chart actually drew something (K and V wait in hidden tabs)
     charts = page.locator('[data-testid="stVegaLiteChart"]:visible')
-    assert charts.count() >= 9
+    assert charts.count() >= 8
     for i in range(charts.count()):
         box = charts.nth(i).bounding_box()
         assert box and box["width"] > 100 and box["height"] > 60, (i, box)
-    # so did the map of W and the comparison's three maps, painted by the page itself
-    painted = page.locator(f"{MAP} canvas, {COMPARISON} canvas")
-    expect(painted).to_have_count(4)
-    for i in range(4):
+    # so did the map of W, Y and the comparison's three maps, painted by the page itself
+    painted = page.locator(f"{MAP} canvas, {OUTPUT_MAP} canvas, {COMPARISON} canvas")
+    expect(painted).to_have_count(5)
+    for i in range(5):
         box = painted.nth(i).bounding_box()
         assert box and box["width"] > 100 and box["height"] > 100, (i, box)
 
@@ -235,6 +276,14 @@ def test_clicking_a_cell_of_w_focuses_its_row_and_shows_its_arithmetic(page: Pag
     tip = page.locator(f"{MAP} .tip")
     expect(tip).to_contain_text("query i = 4: you")
     expect(tip).to_contain_text(f"w_ij = {res.weights[4, 1]:.4f}")
+    # and a cell of Y, its token, its dimension, its value and its row's length
+    page.locator(OUTPUT_MAP).scroll_into_view_if_needed()
+    box = page.locator(f"{OUTPUT_MAP} canvas").bounding_box()
+    page.mouse.move(box["x"] + 100.5 * box["width"] / 384, box["y"] + 2.5 * box["height"] / 6)
+    tip = page.locator(f"{OUTPUT_MAP} .tip")
+    expect(tip).to_contain_text("token i = 2: how")
+    expect(tip).to_contain_text(f"dimension 100\ny = {res.output[2, 100]:.4f}")
+    expect(tip).to_contain_text(f"‖y_2‖ = {np.linalg.norm(res.output[2]):.4f}")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
@@ -274,6 +323,7 @@ def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browse
         expect(slider).to_have_value("5")
         assert_map_shows(page, attn_core.self_attention(x, temperature=5.0).weights, 6)
         assert_comparison_shows(page, x, temperature=5.0)
+        assert_output_shows(page, attn_core.self_attention(x, temperature=5.0))
         slider.press("ArrowLeft")
         assert_map_shows(page, attn_core.self_attention(x, temperature=4.95).weights, 6)
         box = slider.bounding_box()  # dragging: W follows the thumb before it is let go
@@ -287,8 +337,9 @@ def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browse
         page.get_by_role("switch", name="Causal mask").check()
         causal = attn_core.self_attention(x, temperature=tau, causal=True)
         assert_map_shows(page, causal.weights, 6)
-        # step 8's comparison followed every move too, in the page
+        # step 5's Y and step 8's comparison followed every move too, in the page
         assert_comparison_shows(page, x, temperature=tau, causal=True)
+        assert_output_shows(page, causal)
         frames.clear()
         page.evaluate(MARKED_WAITING)
     page.wait_for_function(
@@ -351,7 +402,7 @@ def test_long_text_renders_every_panel(page: Page):
     wait_ready(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    assert charts.count() >= 9
+    assert charts.count() >= 8
     # the comparison's three maps name every k-th of 256 tokens, and say so
     expect(page.locator(f"{COMPARISON} canvas")).to_have_count(3)
     notes = page.locator(f"{COMPARISON} text.note").evaluate_all("ts => ts.map(t => t.textContent)")
@@ -489,9 +540,10 @@ def test_after_training_the_export_list_is_what_is_on_screen(page: Page):
     names = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     assert {"Training loss", "W during training", "Training target"} <= set(names)
-    # W and the comparison's three maps are drawn by the page itself
+    # W, Y (and its rows' lengths) and the comparison's three maps are drawn by the page
     drawn = page.locator(f'[data-testid="stVegaLiteChart"], {MAP}, {COMPARISON} .panel')
-    assert len(names) == drawn.count()
+    assert len(names) == drawn.count() + 2
+    expect(page.locator(OUTPUT_MAP)).to_have_count(1)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 

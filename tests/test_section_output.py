@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 
 import numpy as np
 import pytest
-from pagetest import assert_clean, chart_specs, output_sum, points
+from pagetest import (
+    assert_clean,
+    chart_specs,
+    move_map,
+    output_map,
+    output_shown,
+    output_sum,
+    points,
+)
+from PIL import Image
 
 import attn_core
+from app.sections import output
+from attn_core import charts
 
 
 def test_token_focus_writes_the_sum_with_real_numbers(app, hi):
@@ -22,6 +35,58 @@ def test_token_focus_writes_the_sum_with_real_numbers(app, hi):
     assert f"{res.weights[2, top]:.3f}\\,x_{{{top}}}" in latex
     first = ",\\ ".join(f"{a:.2f}" for a in res.output[2, :3])
     assert first in latex
+
+
+def test_y_is_drawn_in_the_page_from_the_scores_and_the_vectors_w_mixes(app, hi):
+    """The page sends Y's component the raw scores and X (float32, as the model gives it):
+    from those alone, W and then Y = W X come out as the engine's, under any settings."""
+    res = attn_core.self_attention(hi.vectors)
+    sent = output_map(app)
+    assert (sent["t"], sent["d"], sent["width"]) == (6, 384, 384)
+    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f8").reshape(6, 6)
+    np.testing.assert_array_equal(scores, res.scores)
+    values = np.frombuffer(base64.b64decode(sent["values"]), dtype="<f4").reshape(6, 384)
+    np.testing.assert_array_equal(values, hi.vectors)  # the model's float32, to the bit
+    assert sent["domain"] == list(charts.symmetric_domain(hi.vectors, 0.99))
+    assert sent["mixed"] == "x" and sent["labels"] == weights_labels(app)
+    np.testing.assert_allclose(output_shown(app), res.output, rtol=1e-12, atol=1e-15)
+    moved = attn_core.self_attention(hi.vectors, temperature=0.3, causal=True, scale=True)
+    shown = output_shown(app, temperature=0.3, causal=True, scale=True)
+    np.testing.assert_allclose(shown, moved.output, rtol=1e-12, atol=1e-15)
+
+
+def weights_labels(at) -> list[str]:
+    return json.loads(next(el for el in at.get("bidi_component")).proto.json)["labels"]
+
+
+def test_with_projections_y_mixes_v(app, hi):
+    app.radio(key="mode").set_value("learnable").run()
+    assert_clean(app)
+    proj = attn_core.random_projections(384, 64, seed=0)
+    res = attn_core.self_attention(hi.vectors, proj, scale=True)
+    sent = output_map(app)
+    assert sent["mixed"] == "v" and sent["d"] == res.v.shape[1]
+    assert sent["settings"]["scale"] is True
+    np.testing.assert_allclose(output_shown(app), res.output, rtol=1e-6, atol=1e-7)
+
+
+def test_y_exports_what_the_page_draws_under_the_settings_now(app, hi):
+    """A move of the map sends Y nothing (it follows in the page) and puts Y under the new
+    settings in the export list: the image's colours and each row's length."""
+    move_map(app, temperature=0.5)
+    assert_clean(app)
+    assert app.get("bidi_component") == []
+    names = app.run().selectbox(key="export_chart").options
+    assert {"Y, token by dimension", "Lengths of the rows of Y"} <= set(names)
+    res = attn_core.self_attention(hi.vectors, temperature=0.5)
+    made = {name: make() for name, make in output.output_charts(res, hi.tokens).items()}
+    url = made["Y, token by dimension"]["datasets"]["image"]["url"][0]
+    png = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    domain = charts.symmetric_domain(hi.vectors, 0.99)
+    np.testing.assert_array_equal(np.asarray(png), charts.colours(res.output, "diverging", domain))
+    lengths = made["Lengths of the rows of Y"]["datasets"]
+    (bars,) = lengths.values()
+    np.testing.assert_allclose(bars["value"], np.linalg.norm(res.output, axis=1), rtol=1e-12)
 
 
 def test_focus_survives_a_shorter_text(app):
@@ -80,6 +145,10 @@ def test_context_without_shared_words_says_so(app):
     assert_clean(app)
     # [CLS] and [SEP] are in both, but they are not words the texts share
     assert any("share no word" in i.value for i in app.info)
+    assert "Context: the shared word" not in app.selectbox(key="export_chart").options
+    move_map(app.run(), temperature=2.0)  # what follows W reruns, with nothing to compare
+    assert_clean(app)
+    assert app.query_params["temperature"] == "2"
 
 
 def test_real_head_mode_in_the_context_section(app):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import streamlit as st
 
 import attn_core
-from app import data, draw, state
+from app import data, draw, state, weights_map
 from app.sections import weights
 from app.view import Exports, Reading, View
 from attn_core import charts
@@ -16,8 +18,13 @@ TITLE = "5 · Output Y = W X"
 EXPLANATION = "Each token's new vector is a weighted mix of the vectors, using its row of W."
 FOCUS = "output.focus"
 """The token focus redraws alone (a fragment of this key)."""
-FOLLOWS_W = (KEY,)
-"""Y and the focus follow W: this step redraws alone when W's settings move."""
+FOCUS_ROW = "output.focus.row"
+"""The focus's row of W and its sum redraw alone (a fragment of this key) when W's settings
+move: the select box above them and the words below stay as they are."""
+FOLLOWS_W = (KEY, FOCUS_ROW)
+"""Y's export charts and the focus's row follow W: they redraw alone when W's settings move."""
+OUTPUT_MAP = "w_output"
+"""The key of the component that draws Y."""
 
 
 def controls(real: bool) -> None:
@@ -25,18 +32,37 @@ def controls(real: bool) -> None:
 
 
 def render(view: View, exports: Exports) -> None:
+    """Y drawn in the page from W's raw scores and the vectors W mixes, so it follows the
+    map's settings in the same frames as W; the server then redraws the focus below it."""
+    weights_map.show_following(
+        weights_map.output_payload(
+            view.res, view.labels, view.settings, present=bool(st.session_state.get("present"))
+        ),
+        key=OUTPUT_MAP,
+    )
     output(view.reading, exports)
+    focus(view.reading, exports)
+    st.caption(
+        "The largest terms of the sum, and the first three of each vector's numbers. "
+        "Token j is the j-th row of the tables above, counting from 0."
+    )
 
 
 @st.fragment(key=KEY)
 def output(reading: Reading, exports: Exports) -> None:
+    """Y's charts in the export list, under the settings now (the page has drawn Y)."""
     view = state.view_now(reading, exports)
-    res = view.res
-    # Y on the colour scale of what was mixed: a weighted mean visibly shrinks values
-    domain = charts.symmetric_domain(res.values, 0.99)
-    draw.matrix_with_norms(res.output, view.labels, exports.shelf(KEY), name="y", domain=domain)
-    focus(res, view.labels, exports)
+    exports.shelf(KEY).update(output_charts(view.res, view.labels))
     state.sync_url()
+
+
+def output_charts(
+    res: attn_core.AttentionResult, labels: list[str]
+) -> dict[str, Callable[[], dict]]:
+    """Y and the lengths of its rows as Vega-Lite charts (for the export files), each made
+    when asked for, on the page's colour range: that of the vectors W mixes."""
+    domain = charts.symmetric_domain(res.values, 0.99)
+    return draw.lazy_matrix_with_norms(res.output, labels, name="y", domain=domain)
 
 
 def focus_moved() -> None:
@@ -45,8 +71,9 @@ def focus_moved() -> None:
 
 
 @st.fragment(key=FOCUS)
-def focus(res: attn_core.AttentionResult, labels: list[str], exports: Exports) -> None:
-    """One token's row of weights, and its output written out as the actual sum."""
+def focus(reading: Reading, exports: Exports) -> None:
+    """The token whose row of W, and whose output as the actual sum, are shown."""
+    labels = reading.labels
     if st.session_state["focus"] >= len(labels):
         st.session_state["focus"] = 0  # the text changed, or the link named a later token
     i = st.selectbox(
@@ -57,6 +84,15 @@ def focus(res: attn_core.AttentionResult, labels: list[str], exports: Exports) -
         help="Or click a cell of the W heatmap.",
         on_change=focus_moved,
     )
+    focus_row(reading, i, exports)
+    state.sync_url()
+
+
+@st.fragment(key=FOCUS_ROW)
+def focus_row(reading: Reading, i: int, exports: Exports) -> None:
+    """Token i's row of weights, and its output written out as the actual sum."""
+    view = state.view_now(reading, exports)
+    res, labels = view.res, view.labels
     draw.chart(
         st,
         "Focus: one row of W",
@@ -69,14 +105,10 @@ def focus(res: attn_core.AttentionResult, labels: list[str], exports: Exports) -
             domain=(0.0, 1.0),
             fmt=".3f",
         ),
-        exports.shelf(FOCUS),
+        exports.shelf(FOCUS_ROW),
         width="stretch",
     )
     st.latex(sum_latex(res, i))
-    st.caption(
-        "The largest terms of the sum, and the first three of each vector's numbers. "
-        "Token j is the j-th row of the tables above, counting from 0."
-    )
     state.sync_url()
 
 
