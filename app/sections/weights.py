@@ -22,10 +22,16 @@ PICKED = "weights.picked"
 """The cell a click picked, until steps 3-10 take it."""
 MAP_AREA = "weights.map"
 """The key of the map's own fragment."""
+SHOWN = "weights.shown"
+"""What W's settings change in this step besides the map (the export of W, the check
+against the model) redraws alone: a fragment of this key."""
 CELL = "weights.cell"
-"""What follows from W in this step (how one weight is made, the check against the model)
-redraws alone (a fragment of this key) when W's settings or its key token move."""
-FOLLOWS_W = (CELL,)
+"""How one weight is made redraws alone (a fragment of this key) when its query or its key
+token moves."""
+ARITHMETIC = "weights.cell.arithmetic"
+"""Its arithmetic, the only part of it that W's settings change, redraws alone when they
+move: the terms of the score, and the words around them, stay as they are."""
+FOLLOWS_W = (SHOWN, ARITHMETIC)
 """This step's fragments that show what W makes (see ``sections.following_w``)."""
 
 
@@ -80,7 +86,8 @@ def render(view: View, exports: Exports) -> None:
         "cell for its numbers; click one, or use the token focus below, to read it in detail."
     )
     exports.shelf(KEY)  # its place in the list; the map is put there by what follows from W
-    follows(view.reading, exports)
+    shown(view.reading, exports)
+    one_weight(view.reading, exports)
 
 
 @st.fragment(key=MAP_AREA)
@@ -104,10 +111,10 @@ def the_map(reading: Reading) -> None:
     )
 
 
-@st.fragment(key=CELL)
-def follows(reading: Reading, exports: Exports) -> None:
-    """What follows from W in this step, under the settings now: it reruns alone."""
-    view = exports.showing(reading.view(state.current()))
+@st.fragment(key=SHOWN)
+def shown(reading: Reading, exports: Exports) -> None:
+    """W under the settings now, as the export list and a trained head's check see it."""
+    view = state.view_now(reading, exports)
     present = bool(st.session_state.get("present"))
     # The map as a chart for export, made only if asked for (when the settings then are these).
     exports.shelf(KEY)["W, normalised"] = partial(
@@ -115,7 +122,6 @@ def follows(reading: Reading, exports: Exports) -> None:
     )
     if view.head is not None:
         head_check(view.res, view.head, view.settings)
-    one_weight(view, exports)
     state.sync_url()
 
 
@@ -155,8 +161,10 @@ def head_check(res: attn_core.AttentionResult, head: attn_core.Head, settings) -
 SHOWN_TERMS = 10
 
 
-def one_weight(view: View, exports: Exports) -> None:
+@st.fragment(key=CELL)
+def one_weight(reading: Reading, exports: Exports) -> None:
     """The arithmetic of w_ij, i the token focus (step 5), j picked here or by a click."""
+    view = reading.view(state.current())
     t = len(view.labels)
     for key in ("focus", "col"):  # the text changed, or a link named a later token
         if st.session_state[key] >= t:
@@ -171,9 +179,8 @@ def one_weight(view: View, exports: Exports) -> None:
         key="col",
         help="Or click a cell of the W heatmap.",
     )
-    head = view.head.projections if view.head else None
-    c = attn_core.cell_for(view.x, i, j, view.settings, head=head)
-    a, b = ("q", "k") if view.res.projected else ("x", "x")
+    c = cell(view, i, j)  # its terms: the products of two vectors, whatever W's settings
+    a, b = factor_names(view)
     order = np.argsort(-np.abs(c.products), kind="stable")[:SHOWN_TERMS]  # largest terms
     rest = len(c.products) - len(order)
     values = [*c.products[order], *([c.products.sum() - c.products[order].sum()] if rest else [])]
@@ -194,12 +201,31 @@ def one_weight(view: View, exports: Exports) -> None:
             width="stretch",
         )
     with left:
-        st.latex(cell_latex(c, a, b))
+        arithmetic(reading, i, j)
     st.caption(
         f"Row {i} of W is the softmax of row {i} of the logits: the weight of key {j} is "
         "its exponential over the sum of the row's exponentials (each shifted by the row's "
         "largest logit, which changes nothing but keeps the numbers small)."
     )
+    state.sync_url()
+
+
+@st.fragment(key=ARITHMETIC)
+def arithmetic(reading: Reading, i: int, j: int) -> None:
+    """w_ij from its score to its weight, under the settings now."""
+    view = reading.view(state.current())
+    st.latex(cell_latex(cell(view, i, j), *factor_names(view)))
+    state.sync_url()
+
+
+def cell(view: View, i: int, j: int) -> attn_core.Cell:
+    head = view.head.projections if view.head else None
+    return attn_core.cell_for(view.x, i, j, view.settings, head=head)
+
+
+def factor_names(view: View) -> tuple[str, str]:
+    """What a score multiplies: a query and a key, or two token vectors."""
+    return ("q", "k") if view.res.projected else ("x", "x")
 
 
 def cell_latex(c: attn_core.Cell, a: str, b: str) -> str:
