@@ -52,7 +52,7 @@ def main() -> None:
             with where:
                 section.render(reading, exports)
         attention([s for s in shown if s in sections.ATTENTION], reading, exports)
-    state.sync_url()
+    state.sync_url(page_end=True)
 
 
 def read_the_text(messages) -> Reading | None:

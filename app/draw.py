@@ -158,16 +158,25 @@ def matrix_with_norms(
 
 
 def lazy_matrix_with_norms(
-    matrix, labels: list[str], *, name: str, domain: tuple[float, float] | None = None
+    matrix,
+    labels: list[str],
+    *,
+    name: str,
+    domain: tuple[float, float] | None = None,
+    present: bool = False,
 ) -> dict[str, Callable[[], dict]]:
     """The two charts of ``matrix_with_norms`` for the export list, not drawn: each is made
     when asked for (larger on a projector, as drawn charts are)."""
-    present = bool(st.session_state.get("present"))
     made = {}
     for title, (builder, args, kwargs) in _matrix_and_norms(matrix, labels, name, domain).items():
-        spec = partial(charts.spec, builder, *args, **kwargs)
-        made[title] = (lambda spec=spec: for_projector(spec())) if present else spec
+        made[title] = when_asked(partial(charts.spec, builder, *args, **kwargs), present)
     return made
+
+
+def when_asked(make: Callable[[], dict], present: bool) -> Callable[[], dict]:
+    """A chart for the export list that is made only when asked for (``make()``), larger on
+    a projector as the drawn charts are."""
+    return (lambda: for_projector(make())) if present else make
 
 
 def _matrix_and_norms(matrix, labels, name, domain) -> dict[str, tuple[Callable, tuple, dict]]:

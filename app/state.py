@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import attn_core
 from app import links
@@ -55,15 +56,24 @@ def current() -> dict[str, object]:
     return {key: st.session_state.get(key) for key in links.DEFAULTS}
 
 
-def sync_url() -> None:
+def sync_url(*, page_end: bool = False) -> None:
     """Keep the address bar equal to the view on screen (defaults left out).
 
-    Called by the whole page and by each fragment (a fragment reruns alone); it writes
-    only when the address would change, so the repeats in a full run cost nothing.
+    Called at the end of every fragment (a fragment reruns alone) and, with ``page_end``,
+    of the whole page: in a run of the whole page the fragments leave it to the page, which
+    writes it once. It writes only when the address would change.
     """
+    if not page_end and not fragments_only():
+        return
     query = links.to_query(current())
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
+
+
+def fragments_only() -> bool:
+    """Whether this run reruns fragments alone, not the whole page."""
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
 
 
 def view_now(reading: Reading, exports: Exports) -> View:

@@ -126,6 +126,16 @@ class Exports:
         self._by_section[section] = {}
         return self._by_section[section]
 
+    def drawn_in_page(
+        self, section: str, charts: Callable[[View], Mapping[str, Callable[[], dict]]]
+    ) -> None:
+        """Put on ``section``'s shelf charts the page draws itself, which W's settings move
+        without the server: named now, each made when asked for (``charts(view)[name]()``)
+        from the attention on screen then."""
+        shelf = self.shelf(section)
+        for name in charts(self.view):
+            shelf[name] = lambda name=name: charts(self.view)[name]()
+
     def names(self) -> list[str]:
         return [name for name, _ in self._specs()]
 

@@ -380,8 +380,9 @@ def _first_render(browser, script: str, charts: int, maps: bool) -> float:
             timeout=180_000,
             polling=20,
         )
-        if maps:  # and the maps the page paints itself: W, and the comparison's three
+        if maps:  # and the maps the page paints itself: W, Y and the comparison's three
             page.locator(".weights-map canvas").wait_for(timeout=180_000)
+            page.locator(".w-output canvas").wait_for(timeout=180_000)
             page.locator(".w-comparison canvas").nth(2).wait_for(timeout=180_000)
         seconds = time.perf_counter() - t0
         page.close()

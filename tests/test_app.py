@@ -8,7 +8,7 @@ import pyarrow as pa
 import attn_core
 from app import data, draw
 from app.sections import output
-from app.view import Exports, View
+from app.view import Exports, Reading, View
 from attn_core import charts
 
 
@@ -29,6 +29,21 @@ def test_exports_keep_page_order_and_a_redrawn_section_replaces_its_own():
     assert exports.names() == ["X", "W", "Loss", "Target"]
     assert exports["Target"] == {"n": 5}
     assert above.names() == ["X"]  # the registry of the run above is its own
+
+
+def test_a_chart_drawn_in_the_page_is_made_from_the_attention_on_screen_when_asked(hi):
+    """W's settings move Y and the comparison in the page alone: their export charts are
+    named when the page is drawn, and made from whatever attention is on screen when asked."""
+    exports = Exports()
+    settings = {**attn_core.defaults_for("free"), "mode": "free"}
+    reading = Reading(settings, hi, hi.vectors, None, list(hi.tokens))
+    exports.showing(reading.view(settings))
+    exports.drawn_in_page("output", output.output_charts)
+    assert exports.names() == ["Y, token by dimension", "Lengths of the rows of Y"]
+    exports.showing(reading.view({**settings, "temperature": 0.2, "causal": True}))  # it moved
+    (lengths,) = exports["Lengths of the rows of Y"]["datasets"].values()
+    moved = attn_core.self_attention(hi.vectors, temperature=0.2, causal=True)
+    np.testing.assert_allclose(lengths["value"], np.linalg.norm(moved.output, axis=1))
 
 
 def test_digest_depends_on_contents_only(rng):

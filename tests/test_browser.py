@@ -480,6 +480,12 @@ def test_presentation_on_a_projector_needs_no_network(browser, server):
     wait_ready(page)
     page.wait_for_function("() => location.search.includes('step=5')", timeout=30_000)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    # Y, drawn in the page: every token named, no text under 16 px, all of it on screen
+    names = page.locator(f"{OUTPUT_MAP} g.axis.y text")
+    expect(names).to_have_count(6)
+    assert min(computed_font_sizes(page.locator(f"{OUTPUT_MAP} svg text"))) >= 16
+    box = page.locator(f"{OUTPUT_MAP} .plot").bounding_box()
+    assert box["width"] > 1000 and box["x"] + box["width"] <= 1920
     OUTPUT.mkdir(exist_ok=True)
     settle(page)
     page.screenshot(path=str(OUTPUT / "presentation-step-5.png"))
@@ -645,6 +651,11 @@ def test_on_a_phone_nothing_runs_off_the_screen_and_touch_works(browser, server)
         " getComputedStyle(e).borderTopStyle, e.getBoundingClientRect().right]"
     )
     assert style[:3] == [True, "auto", "solid"] and style[3] <= 391, style
+    # Y and its rows' lengths fit the screen (their frame scrolls if they ever do not)
+    frame = page.locator(f"{OUTPUT_MAP} .frame")
+    right = frame.evaluate("e => [e.getBoundingClientRect().right, getComputedStyle(e).overflowX]")
+    assert right[0] <= 391 and right[1] == "auto", right
+    expect(page.locator(f"{OUTPUT_MAP} text.stat")).to_have_count(12)  # every row's length
     # touch: a tap on a cell of W focuses its row; a tap on the slider's track moves it
     page.locator(f"{MAP} canvas").evaluate("e => e.scrollIntoView({block: 'center'})")
     page.touchscreen.tap(*map_cell(page, 2, 1, 12))  # row 2: "sat"

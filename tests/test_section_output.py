@@ -21,6 +21,7 @@ from PIL import Image
 
 import attn_core
 from app.sections import output
+from app.view import Reading, View
 from attn_core import charts
 
 
@@ -79,7 +80,9 @@ def test_y_exports_what_the_page_draws_under_the_settings_now(app, hi):
     names = app.run().selectbox(key="export_chart").options
     assert {"Y, token by dimension", "Lengths of the rows of Y"} <= set(names)
     res = attn_core.self_attention(hi.vectors, temperature=0.5)
-    made = {name: make() for name, make in output.output_charts(res, hi.tokens).items()}
+    settings = {**attn_core.defaults_for("free"), "mode": "free", "temperature": 0.5}
+    view = View.of(Reading(settings, hi, hi.vectors, None, list(hi.tokens)), settings)
+    made = {name: make() for name, make in output.output_charts(view).items()}
     url = made["Y, token by dimension"]["datasets"]["image"]["url"][0]
     png = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
     domain = charts.symmetric_domain(hi.vectors, 0.99)

@@ -12,7 +12,7 @@ import streamlit as st
 import attn_core
 from app import data, draw, links, state, weights_map
 from app.sections import training
-from app.view import Exports, Reading, View
+from app.view import Exports, View
 from attn_core import charts
 
 KEY = "learnable"
@@ -25,10 +25,6 @@ IN_A_HEAD = "This head's own W_q, W_k, W_v, as training left them, applied to yo
 QKV_NAMES = {"q": "Q = X W_q", "k": "K = X W_k", "v": "V = X W_v"}
 VECTORS = "learnable.vectors"
 """Q, K or V redraws alone (a fragment of this key) when another is picked."""
-COMPARISON = "learnable.comparison"
-FOLLOWS_W = (COMPARISON,)
-"""The two W side by side follow W's settings in the page; their export charts rerun alone
-(a fragment of this key) when those settle."""
 COMPARISON_MAPS = "w_comparison"
 """The key of the component that draws them."""
 
@@ -74,8 +70,8 @@ def comparison(view: View, exports: Exports) -> None:
     """The parameter-free W, the projections' W, and their difference, side by side.
 
     Drawn in the page from both kinds of raw scores (``weights_map``), so they follow W's
-    settings as the map in step 4 moves, in the same frame; the server only keeps the
-    export list in step with them (``comparison_files``).
+    settings as the map in step 4 moves, in the same frame; the export list makes them
+    from the attention on screen when asked for.
     """
     st.subheader("The two W side by side", anchor=False)
     st.caption("Same tokens, same temperature and mask: only the way the scores are made differs.")
@@ -92,16 +88,7 @@ def comparison(view: View, exports: Exports) -> None:
         ),
         key=COMPARISON_MAPS,
     )
-    comparison_files(view.reading, exports)
-
-
-@st.fragment(key=COMPARISON)
-def comparison_files(reading: Reading, exports: Exports) -> None:
-    """The comparison's three charts in the export list, under the settings now: this
-    reruns alone when W's settings move, and draws nothing (the page has redrawn them)."""
-    view = state.view_now(reading, exports)
-    exports.shelf(KEY).update(comparison_charts(view, bool(st.session_state.get("present"))))
-    state.sync_url()
+    exports.drawn_in_page(KEY, partial(comparison_charts, present=present))
 
 
 def comparison_side(labels: list[str], present: bool) -> int:
@@ -110,7 +97,7 @@ def comparison_side(labels: list[str], present: bool) -> int:
     return round(side * draw.PRESENTATION_GROWTH) if present else side
 
 
-def comparison_charts(view: View, present: bool) -> dict[str, Callable[[], dict]]:
+def comparison_charts(view: View, present: bool = False) -> dict[str, Callable[[], dict]]:
     """The three maps as Vega-Lite charts (for the export files), each made when asked for.
 
     The colour ranges are the page's: 0-1 and ±1, or with the stretch on, 0 to the larger
@@ -143,5 +130,5 @@ def comparison_charts(view: View, present: bool) -> dict[str, Callable[[], dict]
             height=side,
             legend="bottom",
         )
-        made[title] = (lambda spec=spec: draw.for_projector(spec())) if present else spec
+        made[title] = draw.when_asked(spec, present)
     return made

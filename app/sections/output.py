@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -21,8 +22,8 @@ FOCUS = "output.focus"
 FOCUS_ROW = "output.focus.row"
 """The focus's row of W and its sum redraw alone (a fragment of this key) when W's settings
 move: the select box above them and the words below stay as they are."""
-FOLLOWS_W = (KEY, FOCUS_ROW)
-"""Y's export charts and the focus's row follow W: they redraw alone when W's settings move."""
+FOLLOWS_W = (FOCUS_ROW,)
+"""The focus's row follows W: it redraws alone when W's settings move (Y follows in the page)."""
 OUTPUT_MAP = "w_output"
 """The key of the component that draws Y."""
 
@@ -33,14 +34,13 @@ def controls(real: bool) -> None:
 
 def render(view: View, exports: Exports) -> None:
     """Y drawn in the page from W's raw scores and the vectors W mixes, so it follows the
-    map's settings in the same frames as W; the server then redraws the focus below it."""
+    map's settings as W moves; the server then redraws the focus's row below it."""
+    present = bool(st.session_state.get("present"))
     weights_map.show_following(
-        weights_map.output_payload(
-            view.res, view.labels, view.settings, present=bool(st.session_state.get("present"))
-        ),
+        weights_map.output_payload(view.res, view.labels, view.settings, present=present),
         key=OUTPUT_MAP,
     )
-    output(view.reading, exports)
+    exports.drawn_in_page(KEY, partial(output_charts, present=present))
     focus(view.reading, exports)
     st.caption(
         "The largest terms of the sum, and the first three of each vector's numbers. "
@@ -48,21 +48,14 @@ def render(view: View, exports: Exports) -> None:
     )
 
 
-@st.fragment(key=KEY)
-def output(reading: Reading, exports: Exports) -> None:
-    """Y's charts in the export list, under the settings now (the page has drawn Y)."""
-    view = state.view_now(reading, exports)
-    exports.shelf(KEY).update(output_charts(view.res, view.labels))
-    state.sync_url()
-
-
-def output_charts(
-    res: attn_core.AttentionResult, labels: list[str]
-) -> dict[str, Callable[[], dict]]:
+def output_charts(view: View, present: bool = False) -> dict[str, Callable[[], dict]]:
     """Y and the lengths of its rows as Vega-Lite charts (for the export files), each made
     when asked for, on the page's colour range: that of the vectors W mixes."""
+    res = view.res
     domain = charts.symmetric_domain(res.values, 0.99)
-    return draw.lazy_matrix_with_norms(res.output, labels, name="y", domain=domain)
+    return draw.lazy_matrix_with_norms(
+        res.output, view.labels, name="y", domain=domain, present=present
+    )
 
 
 def focus_moved() -> None:
