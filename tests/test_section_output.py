@@ -20,7 +20,7 @@ from pagetest import (
 from PIL import Image
 
 import attn_core
-from app.sections import output
+from app.sections import geometry, output
 from app.view import Reading, View
 from attn_core import charts
 
@@ -103,6 +103,14 @@ def test_focus_survives_a_shorter_text(app):
     assert_clean(app)
     assert app.selectbox(key="focus").value == 0
     assert app.selectbox(key="col").value == 0
+
+
+@pytest.mark.parametrize(
+    ("ratio", "said"),
+    [(0.39, "end up 39% as spread"), (0.002, "end up under 1% as spread"), (2.5, "2.5 times")],
+)
+def test_the_map_says_how_far_the_tokens_moved_together(ratio, said):
+    assert said in geometry.reading_the_map(ratio, projected=False)
 
 
 @pytest.mark.parametrize("method", ["pca", "tsne", "raw"])

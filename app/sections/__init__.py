@@ -11,6 +11,8 @@ Every step module has the same interface:
   ``view.View`` (steps 3-9), putting its charts on ``exports``;
 - ``FOLLOWS_W``, where present: the keys of its fragments that show what W makes. W's
   settings move W in the browser; then only these rerun, each reading the settings anew.
+  They hold only what W changes (each element a move sends costs the browser a few
+  milliseconds), and each is drawn on every run, even empty: a rerun by key needs it.
 """
 
 from __future__ import annotations

@@ -91,8 +91,9 @@ def reading_the_map(ratio: float, projected: bool) -> str:
     before = "value vectors v" if projected else "token vectors x"
     how = ""
     if not np.isnan(ratio):
+        share = f"{ratio:.0%}" if ratio >= 0.005 else "under 1%"  # not "0%": they did not meet
         how = (
-            f" Here the tokens end up {ratio:.0%} as spread out as they started."
+            f" Here the tokens end up {share} as spread out as they started."
             if ratio < 1
             else f" Here they end up {ratio:.1f} times as spread out: this attention pushed apart."
         )
