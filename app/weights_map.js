@@ -149,6 +149,17 @@ function tokenLabels(d) {
   return { yShown, xShown, yTexts, xTexts, yWidth, xDepth };
 }
 
+// Under map.root: a note line, then a frame (it scrolls when the plot is wider than the
+// page) holding the plot: its SVG (the text) over its canvas (the cells), and a tooltip.
+function framedPlot(map) {
+  map.note = el("div", { class: "note" }, map.root);
+  map.frame = el("div", { class: "frame" }, map.root);
+  map.plot = el("div", { class: "plot" }, map.frame);
+  map.svg = svg("svg", { role: "img" }, map.plot);
+  map.canvas = el("canvas", { "aria-hidden": "true" }, map.plot);
+  map.tip = el("div", { class: "tip", hidden: "" }, map.plot);
+}
+
 // A plot width x height: its SVG (the text) over its canvas (the cells, cellsWidth x
 // cellsHeight pixels at left, top), the canvas at the screen's own pixel density.
 function sizePlot({ svg: node, plot, canvas }, width, height, left, top, cellsWidth, cellsHeight = cellsWidth) {
@@ -267,12 +278,7 @@ class WeightsMap {
       this.switches[key] = el("input", { type: "checkbox", role: "switch" }, label);
       el("span", {}, label).textContent = text;
     }
-    this.note = el("div", { class: "note" }, this.root);
-    this.frame = el("div", { class: "frame" }, this.root);
-    this.plot = el("div", { class: "plot" }, this.frame);
-    this.svg = svg("svg", { role: "img" }, this.plot);
-    this.canvas = el("canvas", { "aria-hidden": "true" }, this.plot);
-    this.tip = el("div", { class: "tip", hidden: "" }, this.plot);
+    framedPlot(this);
     this.offscreen = document.createElement("canvas");
 
     this.settings = null; // what this page shows now
@@ -522,12 +528,7 @@ const MIN_CELLS = 120; // Y's narrowest plot, in pixels, before the frame scroll
 class OutputMap {
   constructor(root) {
     this.root = el("div", { class: "w-output" }, root);
-    this.note = el("div", { class: "note" }, this.root);
-    this.frame = el("div", { class: "frame" }, this.root);
-    this.plot = el("div", { class: "plot" }, this.frame);
-    this.svg = svg("svg", { role: "img" }, this.plot);
-    this.canvas = el("canvas", { "aria-hidden": "true" }, this.plot);
-    this.tip = el("div", { class: "tip", hidden: "" }, this.plot);
+    framedPlot(this);
     this.scratch = document.createElement("canvas");
     this.settings = null;
     this.served = null;
