@@ -71,6 +71,17 @@ def test_with_projections_y_mixes_v(app, hi):
     np.testing.assert_allclose(output_shown(app), res.output, rtol=1e-6, atol=1e-7)
 
 
+def test_with_a_trained_head_y_mixes_its_values(app):
+    app.radio(key="mode").set_value("real").run()
+    assert_clean(app)
+    head = attn_core.model_head("hi how are you", layer=0, head=0)
+    res = attn_core.self_attention(head.hidden, head.projections, scale=True)
+    sent = output_map(app)
+    assert sent["mixed"] == "v" and (sent["t"], sent["d"]) == res.v.shape
+    assert sent["width"] == res.q.shape[1]  # 1/√d divides by the head's width
+    np.testing.assert_allclose(output_shown(app), res.output, rtol=1e-5, atol=1e-6)
+
+
 def test_y_exports_what_the_page_draws_under_the_settings_now(app, hi):
     """A move of the map sends Y nothing (it follows in the page) and puts Y under the new
     settings in the export list: the image's colours and each row's length."""
