@@ -215,12 +215,13 @@ function valueTexts(node, d, left, top, cell) {
   return texts;
 }
 
-// The cell (i, j) of a t x t map under the pointer, or null.
-function cellAt(canvas, t, event) {
+// The cell (i, j) under the pointer of a map of rows x cols cells (square unless cols is
+// given), or null.
+function cellAt(canvas, rows, event, cols = rows) {
   const box = canvas.getBoundingClientRect();
-  const j = Math.floor(((event.clientX - box.left) / box.width) * t);
-  const i = Math.floor(((event.clientY - box.top) / box.height) * t);
-  return i >= 0 && i < t && j >= 0 && j < t ? [i, j] : null;
+  const j = Math.floor(((event.clientX - box.left) / box.width) * cols);
+  const i = Math.floor(((event.clientY - box.top) / box.height) * rows);
+  return i >= 0 && i < rows && j >= 0 && j < cols ? [i, j] : null;
 }
 
 // A cell's tooltip, beside the pointer (the plot's canvas sits at left, top).
@@ -611,6 +612,7 @@ class OutputMap {
     const height = axisTop + 4 + d.font + 8 + d.titleFont + 8;
     const width = normsLeft + normsWidth + 4;
     this.geometry = { left, top, cellsWidth, rowHeight };
+    this.stops = d.stops.map(rgb);
     sizePlot(this, width, height, left, top, cellsWidth, cellsHeight);
     this.svg.replaceChildren();
     this.svg.setAttribute("aria-label", `Y = W ${d.mixed.toUpperCase()}, token by dimension, and the length of each row`);
@@ -673,10 +675,9 @@ class OutputMap {
     const d = this.data;
     this.drawn = this.mix();
     const { y, lengths } = this.drawn;
-    const stops = d.stops.map(rgb);
     const [low, high] = d.domain;
     const span = high - low || 1;
-    paintCells(this.canvas, this.scratch, d.t, d.d, (k) => colourAt(stops, (y[k] - low) / span));
+    paintCells(this.canvas, this.scratch, d.t, d.d, (k) => colourAt(this.stops, (y[k] - low) / span));
     const { bars, texts, left, room } = this.norms;
     for (let i = 0; i < d.t; i++) {
       const width = room * Math.min(lengths[i] / this.longest, 1);
@@ -690,13 +691,12 @@ class OutputMap {
 
   hover(event) {
     const { t, d, labels, valueTitle } = this.data;
-    const box = this.canvas.getBoundingClientRect();
-    const i = Math.floor(((event.clientY - box.top) / box.height) * t);
-    const k = Math.floor(((event.clientX - box.left) / box.width) * d);
-    if (!this.drawn || i < 0 || i >= t || k < 0 || k >= d) {
+    const at = cellAt(this.canvas, t, event, d);
+    if (!at || !this.drawn) {
       this.tip.hidden = true;
       return;
     }
+    const [i, k] = at;
     showTip(
       this.tip,
       this.canvas,
