@@ -48,6 +48,18 @@ function svg(tag, attrs, parent) {
   return el(tag, attrs, parent, SVG);
 }
 
+// The largest of values (any array or typed array), at least floor. A loop, not
+// Math.max(...values): a spread passes every number as an argument, and a 256-token text's
+// two maps are 131 072 of them, past the engines' argument limits (V8 ~125 000, Safari 65 536).
+function largestOf(values, floor = -Infinity, f = (v) => v) {
+  let top = floor;
+  for (let k = 0; k < values.length; k++) {
+    const v = f(values[k]);
+    if (v > top) top = v;
+  }
+  return top;
+}
+
 function rgb(hex) {
   return [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
 }
@@ -142,8 +154,8 @@ function tokenLabels(d) {
   const xShown = d.x ? every(d.x.every) : []; // Y names only its rows
   const yTexts = yShown.map((i) => fitText(d.labels[i], d.y.font, d.labelLimit));
   const xTexts = xShown.map((j) => fitText(d.labels[j], d.x.font, d.labelLimit));
-  const yWidth = Math.max(0, ...yTexts.map((s) => textWidth(s, d.y.font)));
-  const xWidth = Math.max(0, ...xTexts.map((s) => textWidth(s, d.x.font)));
+  const yWidth = largestOf(yTexts, 0, (s) => textWidth(s, d.y.font));
+  const xWidth = largestOf(xTexts, 0, (s) => textWidth(s, d.x.font));
   let xDepth = 0;
   if (d.x) xDepth = d.x.angle === 0 ? d.x.font : d.x.angle === -90 ? xWidth : (xWidth + d.x.font) * Math.SQRT1_2;
   return { yShown, xShown, yTexts, xTexts, yWidth, xDepth };
@@ -439,7 +451,7 @@ class WeightsMap {
     const d = this.data;
     const t = d.t;
     const { w, rows } = this.weights();
-    const top = this.settings.stretch ? Math.max(...rows.largest, 1e-12) : 1;
+    const top = this.settings.stretch ? largestOf(rows.largest, 1e-12) : 1;
     this.drawn = { w, rows, top };
 
     paintCells(this.canvas, this.offscreen, t, t, (k) => colourAt(this.stops, w[k] / top));
@@ -546,7 +558,7 @@ class OutputMap {
       this.scores = decode(data.scores);
       this.values = decode(data.values, Float32Array);
       // A weighted mean is never longer than the longest vector it mixes: the bars' end.
-      this.longest = Math.max(...rowLengths(this.values, data.t, data.d), 1e-12);
+      this.longest = largestOf(rowLengths(this.values, data.t, data.d), 1e-12);
     }
     this.data = data;
     this.layout();
@@ -599,7 +611,7 @@ class OutputMap {
     const room = this.width || 900;
     const left = names.yWidth + 10;
     const top = d.titleFont + 12;
-    const tickWidth = Math.max(...d.domain.map((v) => textWidth(tick(v), d.font)));
+    const tickWidth = largestOf(d.domain, 0, (v) => textWidth(tick(v), d.font));
     const legendWidth = Math.max(14 + 6 + tickWidth, textWidth(d.valueTitle, d.titleFont)) + 4;
     const numberWidth = textWidth("0.00", d.font) + 6;
     const normsWidth = Math.min(Math.max(room * 0.17, 90 + numberWidth), 220);
@@ -777,8 +789,8 @@ class ComparisonMaps {
     let top = 1;
     let reach = 1;
     if (stretch) {
-      top = Math.max(...free, ...projected);
-      reach = Math.max(...difference.map(Math.abs), 1e-12);
+      top = Math.max(largestOf(free), largestOf(projected));
+      reach = largestOf(difference, 1e-12, Math.abs);
     }
     // Each panel's values and its colour range, low to high.
     return [

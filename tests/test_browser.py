@@ -411,6 +411,29 @@ def test_long_text_renders_every_panel(page: Page):
     full_page_screenshot(page, OUTPUT / "dashboard-256-tokens.png")
 
 
+def test_at_256_word_pieces_every_switch_repaints_the_comparison_without_an_error(page: Page):
+    """Stretch, the mask and the scale at 256 word pieces: the comparison's colour range is
+    the largest of 2·256² weights, which a spread into ``Math.max`` could not take."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    set_text(page, "attention mixes the words of a sentence together. " * 40)
+    expect(page.locator(f"{COMPARISON} canvas")).to_have_count(3, timeout=60_000)
+    wait_ready(page)
+    panel = page.locator(f'{COMPARISON} .panel[data-name="W, parameter-free"] canvas')
+    before = panel.evaluate("c => c.toDataURL()")
+    for name in ("Stretch colours to the largest weight", "Causal mask", "Scale by 1/√d"):
+        page.get_by_role("switch", name=name).click()
+
+        def repainted(previous=before) -> None:
+            assert panel.evaluate("c => c.toDataURL()") != previous
+
+        eventually(repainted)
+        before = panel.evaluate("c => c.toDataURL()")
+    wait_ready(page)
+    assert errors == []
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
 def test_links_restore_a_view_and_the_address_bar_follows(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
