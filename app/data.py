@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import pickle
+import secrets
 from collections.abc import Callable, Mapping
 
 import altair as alt
@@ -20,6 +21,8 @@ import attn_core
 from attn_core import charts
 
 MODEL_NAME = attn_core.BUNDLED_MODEL
+VIEWER = "viewer"
+"""Session state: a token naming this viewer's shelf (``viewer_shelf``)."""
 
 # Altair checks every object against the Vega-Lite schema as it is made, which costs
 # about a fifth of each chart's build when a new text gives charts a new layout. The
@@ -114,6 +117,21 @@ def model_inputs(
         return emb
     head = get_head(text, int(settings["layer"]), int(settings["head"]))
     return emb, head.hidden, head
+
+
+def viewer_shelf() -> dict:
+    """One viewer's own results that are too large for session state (a training run).
+
+    Session state outlives a closed tab, kept for a reconnect until the session expires;
+    a session's own caches are released the moment its browser disconnects. The shelf is
+    also keyed by a token in session state: a test harness runs every session under one id.
+    """
+    return _shelf(st.session_state.setdefault(VIEWER, secrets.token_hex(8)))
+
+
+@st.cache_resource(scope="session", show_spinner=False)
+def _shelf(viewer: str) -> dict:
+    return {}
 
 
 @st.cache_data(max_entries=64, show_spinner="Fitting the 2-D map…")

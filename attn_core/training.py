@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attn_core.attention import AttentionResult, self_attention
 from attn_core.projections import Projections
 
 OBJECTIVES = ("imitate", "previous")
@@ -34,12 +33,17 @@ OBJECTIVES = ("imitate", "previous")
 token attends to the token just before it (the first one to itself)."""
 MAX_STEPS = 1_000
 SAVED = 40
-"""At most this many snapshots of the weights are kept along the way (plus the start)."""
+"""W is kept at most at this many steps along the way (plus the start)."""
 
 
 @dataclass(frozen=True)
 class Training:
-    """One training run, with the weights at evenly spaced steps along the way.
+    """One training run: the attention W at evenly spaced steps, and where the weights
+    started and ended.
+
+    Only what the page shows is kept, so a run stays small at any ``d_k``: W at each
+    saved step in float32 (41 x T x T numbers), and two sets of projections, not one per
+    saved step.
 
     Attributes
     ----------
@@ -50,9 +54,11 @@ class Training:
     losses : ndarray, shape (steps + 1,)
         The loss before each step, and after the last one.
     saved_steps : tuple of int
-        The steps whose weights were kept: 0 (the random start) to ``steps``.
-    snapshots : tuple of Projections
-        The projections at each of ``saved_steps``.
+        The steps whose W was kept: 0 (the random start) to ``steps``.
+    weights : ndarray, shape (len(saved_steps), T, T), float32
+        W = softmax(Q Kᵀ / √d_k) at each of ``saved_steps``; read-only.
+    start, trained : Projections
+        The projections before the first step and after the last one.
     learning_rate : float
     """
 
@@ -60,27 +66,20 @@ class Training:
     target: np.ndarray
     losses: np.ndarray
     saved_steps: tuple[int, ...]
-    snapshots: tuple[Projections, ...]
+    weights: np.ndarray
+    start: Projections
+    trained: Projections
     learning_rate: float
 
     @property
     def steps(self) -> int:
         return len(self.losses) - 1
 
-    @property
-    def start(self) -> Projections:
-        return self.snapshots[0]
-
-    @property
-    def trained(self) -> Projections:
-        """The projections after the last step."""
-        return self.snapshots[-1]
-
-    def at(self, step: int) -> AttentionResult:
-        """Self-attention of ``x`` with the projections saved at ``step``."""
+    def weights_at(self, step: int) -> np.ndarray:
+        """W at a saved ``step``, (T, T) float32: rows sum to 1 (to float32 rounding)."""
         if step not in self.saved_steps:
             raise ValueError(f"step {step} was not saved; saved steps are {self.saved_steps}")
-        return self_attention(self.x, self.snapshots[self.saved_steps.index(step)], scale=True)
+        return self.weights[self.saved_steps.index(step)]
 
 
 def previous_token_target(t: int) -> np.ndarray:
@@ -195,7 +194,7 @@ def train_projections(
     w_q, w_k = start.w_q.astype(np.float64), start.w_k.astype(np.float64)  # (d, d_k), copies
     adam = _Adam(learning_rate, (w_q.shape, w_k.shape))
     losses: list[float] = []
-    snapshots: list[Projections] = []
+    kept = np.empty((len(saved), t, t), dtype=np.float32)  # (S, T, T)
     for step in range(steps + 1):
         q = x @ w_q + b_q  # (T, d) @ (d, d_k) -> (T, d_k)
         k = x @ w_k + b_k  # (T, d) @ (d, d_k) -> (T, d_k)
@@ -204,7 +203,7 @@ def train_projections(
         log_w = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (T, T)
         losses.append(float((p_log_p - (target * log_w).sum()) / t))
         if step in saved:
-            snapshots.append(_snapshot(start, w_q, w_k, step))
+            np.exp(log_w, out=kept[saved.index(step)])  # W, rounded to float32
         if step == steps:
             break
         grad = (np.exp(log_w) * row_sums - target) / t  # (T, T): ∂L/∂logits
@@ -213,12 +212,15 @@ def train_projections(
         adam.step((w_q, w_k), (grad_q, grad_k))
         if on_step is not None:
             on_step(step + 1, steps)
+    kept.flags.writeable = False
     return Training(
         x=x,
         target=target,
         losses=np.array(losses),
         saved_steps=tuple(saved),
-        snapshots=tuple(snapshots),
+        weights=kept,
+        start=start,
+        trained=_trained(start, w_q, w_k, steps),
         learning_rate=float(learning_rate),
     )
 
@@ -257,14 +259,14 @@ class _Adam:
             param -= buf
 
 
-def _snapshot(start: Projections, w_q: np.ndarray, w_k: np.ndarray, step: int) -> Projections:
-    """The weights at ``step``, copied: training goes on changing them in place."""
+def _trained(start: Projections, w_q: np.ndarray, w_k: np.ndarray, steps: int) -> Projections:
+    """The projections after ``steps``: the trained W_q, W_k, and the rest as they started."""
     return Projections(
-        w_q=w_q.copy(),
-        w_k=w_k.copy(),
+        w_q=w_q,
+        w_k=w_k,
         w_v=start.w_v,
         seed=start.seed,
-        init=start.init if step == 0 else f"{start.init}, trained {step} steps",
+        init=f"{start.init}, trained {steps} steps",
         b_q=start.b_q,
         b_k=start.b_k,
         b_v=start.b_v,

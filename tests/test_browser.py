@@ -552,7 +552,7 @@ def test_a_trained_head_and_training_in_the_browser(browser, server, tmp_path):
     run = attn_core.train_projections(head.hidden, target, start, steps=300, learning_rate=0.003)
     np.testing.assert_allclose(trained.w_q, run.trained.w_q, rtol=1e-12)
     again = attn_core.self_attention(head.hidden, trained)
-    np.testing.assert_allclose(again.weights, run.at(300).weights, rtol=1e-9)
+    np.testing.assert_allclose(again.weights, run.weights_at(300), rtol=1e-6, atol=1e-9)
     context.close()
 
 

@@ -84,12 +84,17 @@ def test_losses_are_the_kl_of_the_saved_weights(x, target, start) -> None:
     run = attn_core.train_projections(x, target, start, steps=60, learning_rate=0.02)
     assert run.steps == 60 and len(run.losses) == 61
     assert run.saved_steps[0] == 0 and run.saved_steps[-1] == 60
-    assert len(run.snapshots) == len(run.saved_steps)
+    assert run.weights.shape == (len(run.saved_steps), len(x), len(x))
+    assert run.weights.dtype == np.float32 and not run.weights.flags.writeable
     for step in run.saved_steps:
-        weights = attn_core.self_attention(x, run.snapshots[run.saved_steps.index(step)]).weights
-        np.testing.assert_allclose(run.at(step).weights, weights)
-        assert run.losses[step] == pytest.approx(kl_rows(target, weights), rel=1e-9)
+        weights = run.weights_at(step).astype(np.float64)  # (T, T)
+        np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-6)
+        assert run.losses[step] == pytest.approx(kl_rows(target, weights), rel=1e-5)
     np.testing.assert_array_equal(run.start.w_q, start.w_q)  # step 0 is the random start
+    first = attn_core.self_attention(x, start, scale=True).weights  # (T, T), float64
+    np.testing.assert_allclose(run.weights_at(0), first, rtol=1e-6, atol=1e-9)
+    last = attn_core.self_attention(x, run.trained, scale=True).weights
+    np.testing.assert_allclose(run.weights_at(60), last, rtol=1e-6, atol=1e-9)
 
 
 def test_training_lowers_the_loss_the_same_way_every_time(x, target, start) -> None:
@@ -124,25 +129,29 @@ def test_the_first_adam_step_goes_downhill(x, target, start) -> None:
         assert moved[i, j] == pytest.approx(-lr * np.sign(gradient), rel=1e-3)
 
 
-def torch_training(x, target, start, steps: int, lr: float) -> tuple[list[float], list]:
-    """The same objective through torch's autograd and ``torch.optim.Adam``: the reference."""
+def torch_training(x, target, start, steps: int, lr: float) -> tuple[list[float], list, list]:
+    """The same objective through torch's autograd and ``torch.optim.Adam``: the reference.
+
+    Returns the loss, ``(W_q, W_k)`` and the attention W before each step and after the last.
+    """
     xs, p = torch.from_numpy(x), torch.from_numpy(target)
     w_q = torch.tensor(start.w_q, dtype=torch.float64, requires_grad=True)
     w_k = torch.tensor(start.w_k, dtype=torch.float64, requires_grad=True)
     b_q, b_k = (torch.zeros(start.d_k, dtype=torch.float64) if b is None else torch.from_numpy(b)
                 for b in (start.b_q, start.b_k))  # fmt: skip
     optimiser = torch.optim.Adam([w_q, w_k], lr=lr)
-    losses, weights = [], []
+    losses, weights, attention = [], [], []
     for step in range(steps + 1):
         logits = (xs @ w_q + b_q) @ (xs @ w_k + b_k).T / math.sqrt(start.d_k)
         loss = (torch.xlogy(p, p) - p * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
         losses.append(loss.item())
         weights.append((w_q.detach().numpy().copy(), w_k.detach().numpy().copy()))
+        attention.append(torch.softmax(logits.detach(), dim=1).numpy())
         if step < steps:
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-    return losses, weights
+    return losses, weights, attention
 
 
 @pytest.mark.parametrize(("d_k", "biased", "lr"), [(4, False, 0.01), (12, True, 0.05)])
@@ -155,11 +164,12 @@ def test_every_step_is_torchs_autograd_and_adam(x, target, d_k, biased, lr) -> N
             start.w_q, start.w_k, start.w_v, b_q=rng.normal(size=d_k), b_k=rng.normal(size=d_k)
         )
     run = attn_core.train_projections(x, target, start, steps=40, learning_rate=lr)
-    losses, weights = torch_training(x, target, start, 40, lr)
+    losses, weights, attention = torch_training(x, target, start, 40, lr)
     np.testing.assert_allclose(run.losses, losses, rtol=1e-12)
-    for step, snapshot in zip(run.saved_steps, run.snapshots, strict=True):
-        np.testing.assert_allclose(snapshot.w_q, weights[step][0], rtol=1e-10, atol=1e-13)
-        np.testing.assert_allclose(snapshot.w_k, weights[step][1], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(run.trained.w_q, weights[40][0], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(run.trained.w_k, weights[40][1], rtol=1e-10, atol=1e-13)
+    for step in run.saved_steps:  # W as kept: float32, so to its rounding
+        np.testing.assert_allclose(run.weights_at(step), attention[step], rtol=1e-6, atol=1e-9)
     assert run.losses[-1] < run.losses[0]
 
 
@@ -169,12 +179,26 @@ def test_progress_is_reported_every_step(x, target, start) -> None:
     assert seen == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
 
 
-def test_snapshots_are_bounded(x, target, start) -> None:
+def test_saved_steps_are_bounded(x, target, start) -> None:
     run = attn_core.train_projections(x, target, start, steps=MAX_STEPS, learning_rate=0.01)
-    assert len(run.snapshots) <= attn_core.training.SAVED + 1
+    assert len(run.weights) == len(run.saved_steps) <= attn_core.training.SAVED + 1
     assert run.saved_steps == tuple(sorted(set(run.saved_steps)))
     with pytest.raises(ValueError, match="not saved"):
-        run.at(1)
+        run.weights_at(1)
+
+
+def test_a_run_at_the_widest_projections_keeps_little(rng) -> None:
+    """256 tokens at d_k 384: W at 41 steps in float32 and two sets of projections, about
+    14 MB, where 41 full sets of float64 projections took over 100 MB."""
+    t, d = 256, 384
+    x = rng.normal(size=(t, d)) / np.sqrt(d)  # (T, d)
+    start = attn_core.random_projections(d, d, seed=0)
+    run = attn_core.train_projections(x, attn_core.previous_token_target(t), start, steps=2)
+    arrays = [run.x, run.target, run.losses, run.weights, run.trained.w_q, run.trained.w_k]
+    kept = sum(a.nbytes for a in arrays)  # start's weights are the shared random draw
+    assert run.start.w_q is start.w_q and run.trained.w_v is start.w_v
+    assert kept == (t * d + t * t) * 8 + 3 * 8 + 3 * t * t * 4 + 2 * d * d * 8
+    np.testing.assert_array_equal(run.weights_at(2), run.weights[-1])
 
 
 @pytest.mark.parametrize(
@@ -213,7 +237,7 @@ def test_a_real_head_is_imitated_on_real_vectors(model) -> None:
     start = attn_core.random_projections(emb.vectors.shape[1], 64, seed=0)
     run = attn_core.train_projections(emb.vectors, target, start, steps=200, learning_rate=0.003)
     assert run.losses[-1] < 0.01 * run.losses[0]
-    np.testing.assert_allclose(run.at(200).weights, head.weights, atol=0.02)
+    np.testing.assert_allclose(run.weights_at(200), head.weights, atol=0.02)
 
 
 def test_merged_words_pool_the_heads_pieces(model) -> None:
@@ -234,7 +258,7 @@ def test_trained_projections_round_trip_through_a_file(x, target, start) -> None
     np.testing.assert_array_equal(loaded.w_k, run.trained.w_k)
     np.testing.assert_array_equal(loaded.w_v, run.trained.w_v)
     again = attn_core.self_attention(x, loaded)
-    np.testing.assert_array_equal(again.weights, run.at(20).weights)
+    np.testing.assert_allclose(again.weights, run.weights_at(20), rtol=1e-6, atol=1e-9)
     with np.load(io.BytesIO(data)) as saved:
         np.testing.assert_array_equal(saved["losses"], run.losses)
         np.testing.assert_array_equal(saved["target"], target)

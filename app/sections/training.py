@@ -14,8 +14,8 @@ from attn_core import charts, export
 KEY = "training"
 OBJECTIVE_NAMES = {"previous": "Previous token", "imitate": "Imitate the head"}
 LATEST = "latest_training"
-"""Session state: ``(inputs' digest, Training)`` of the latest run only (at d_k 384 its
-snapshots take about 100 MB)."""
+"""This viewer's ``(inputs' digest, Training)``: the latest run only, on the viewer's own
+shelf (``data.viewer_shelf``), released when the browser goes."""
 
 
 def render(view: View, exports: Exports) -> None:
@@ -70,12 +70,12 @@ def training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str], exports
         run = attn_core.train_projections(
             x, target, start, steps=steps, learning_rate=rate, on_step=on_step
         )
-        st.session_state[LATEST] = (key, run)
+        data.viewer_shelf()[LATEST] = (key, run)
         bar.empty()
     what = "look at the previous token"
     if objective == "imitate":
         what = f"imitate layer {settings['layer']}, head {settings['head']}"
-    last_key, run = st.session_state.get(LATEST, (None, None))
+    last_key, run = data.viewer_shelf().get(LATEST, (None, None))
     if last_key != key:
         st.info(f"Press Train to learn to {what}, from the random start.", icon=":material/school:")
         draw.chart(st, "Training target", target_chart(target, labels), shelf, width="content")
@@ -117,7 +117,7 @@ def show_run(run: attn_core.Training, labels: list[str], what: str, shelf: dict)
         "W during training",
         data.chart(
             charts.heatmap,
-            run.at(at).weights,
+            run.weights_at(at),
             labels,
             labels,
             palette="weights",
