@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -29,6 +30,11 @@ MODE_NAMES = {
 }
 EXPORTS_KEY = "exports"
 """The export section's fragment key: fragments that change their charts rerun it too."""
+CLICKER = st.components.v2.component(
+    "attention.clicker", js=(Path(__file__).parent / "clicker.js").read_text(encoding="utf-8")
+)
+"""Presentation mode's keys (``clicker.js``): a remote's Page Down / Page Up turn the page
+whatever has focus, before a focused slider or switch can take them."""
 
 
 def init() -> None:
@@ -106,6 +112,13 @@ def go_to_step(step: int) -> None:
     st.session_state["step"] = min(max(step, 1), links.STEPS)
 
 
+def turn_page() -> None:
+    """The clicker's callback: one step on or back from the step on screen."""
+    turn = (st.session_state.get("clicker") or {}).get("turn")
+    if turn in ("next", "previous"):
+        go_to_step(int(st.session_state["step"]) + (1 if turn == "next" else -1))
+
+
 def sidebar(contents: Sequence[tuple[str, str]]) -> None:
     """Mode, layer and head, presentation mode, the contents (key, title) and a link."""
     with st.sidebar:
@@ -163,7 +176,6 @@ def step_bar(step: int) -> None:
         on_click=go_to_step,
         args=(step - 1,),
         disabled=step == 1,
-        shortcut="pageup",
         key="previous_step",
         width="stretch",
     )
@@ -174,8 +186,8 @@ def step_bar(step: int) -> None:
         on_click=go_to_step,
         args=(step + 1,),
         disabled=step == links.STEPS,
-        shortcut="pagedown",
         key="next_step",
         width="stretch",
         type="primary",
     )
+    CLICKER(key="clicker", on_turn_change=turn_page)

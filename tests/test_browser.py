@@ -516,6 +516,52 @@ def test_presentation_on_a_projector_needs_no_network(browser, server):
     context.close()
 
 
+def test_the_clicker_turns_the_page_whatever_control_has_focus(browser, server):
+    """A remote's Page Down after touching a slider or a switch turns the page and changes
+    nothing else: not τ, not d_k, not the switch."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+
+    def open_step(step: int, title: str) -> None:
+        page.goto(f"{server}/?present=1&step={step}")
+        wait_ready(page)
+        expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=60_000)
+
+    # step 4: the temperature slider in W's map, then one of its switches
+    open_step(4, "4 · Normalised W")
+    tau = page.locator(f"{MAP} input[type=range]")
+    tau.click()  # a click on the track also sets τ: wait until the server has it
+    page.wait_for_function(
+        "v => location.search.includes('temperature=' + v)", arg=tau.input_value()
+    )
+    wait_ready(page)
+    before = re.search(r"temperature=[^&]+", page.url).group()
+    press_clicker(page, "PageDown", then="5 · Output Y = W X")
+    page.wait_for_function("() => location.search.includes('step=5')", timeout=30_000)
+    assert re.search(r"temperature=[^&]+", page.url).group() == before
+    open_step(4, "4 · Normalised W")
+    causal = page.get_by_role("switch", name="Causal mask")
+    causal.focus()
+    expect(causal).not_to_be_checked()
+    press_clicker(page, "PageDown", then="5 · Output Y = W X")
+    assert "causal" not in page.url
+    # step 1: the special-tokens toggle; arrow keys on a switch turn the page too
+    open_step(1, "1 · Text")
+    page.get_by_role("switch", name="Keep [CLS] and [SEP]").focus()
+    press_clicker(page, "PageDown", then="2 · Embeddings X")
+    assert "special" not in page.url
+    press_clicker(page, "ArrowLeft", then="1 · Text")
+    # step 8: the d_k slider keeps 64; Page Up goes back a step
+    open_step(8, "8 · Learnable projections")
+    slider = page.get_by_role("slider", name="d_k")
+    slider.focus()
+    press_clicker(page, "PageUp", then="7 · Context awareness")
+    wait_ready(page)
+    assert "step=7" in page.url and "d_k" not in page.url
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    context.close()
+
+
 def test_a_trained_head_and_training_in_the_browser(browser, server, tmp_path):
     """Open a trained head by link, train towards it, replay a step, take the weights home."""
     import numpy as np
