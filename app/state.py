@@ -38,12 +38,13 @@ whatever has focus, before a focused slider or switch can take them."""
 
 
 def init() -> None:
-    """On a session's first run: the defaults, then whatever the link carries, validated.
+    """On a session's first run, and after Back or Forward: the defaults, then whatever the
+    address carries, validated.
 
     On later runs, re-assert every setting: Streamlit forgets the value of a widget that a
     run does not draw, and presentation mode draws only one section's controls.
     """
-    if "notices" in st.session_state:
+    if "notices" in st.session_state and not history_navigation():
         # A fragment's run can drop the value of a widget it did not draw: then the default.
         defaults = links.defaults_for(st.session_state.get("mode", links.DEFAULTS["mode"]))
         for key, default in defaults.items():
@@ -51,10 +52,19 @@ def init() -> None:
         return
     params = {key: st.query_params.get_all(key) for key in st.query_params}
     values, notices = links.from_query(params)
+    if "notices" in st.session_state:  # Back or Forward: keep what no address can carry
+        values = {k: v for k, v in current().items() if not links.fits_in_link({k: v})} | values
     mode = values.get("mode", links.DEFAULTS["mode"])
     for key, value in {**links.defaults_for(mode), **values}.items():
         st.session_state[key] = value
     st.session_state["notices"] = notices
+
+
+def history_navigation() -> bool:
+    """Whether this run follows the browser's Back or Forward: then the address it restored
+    is the view to show, read as a link is (instead of written over by the view before)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.is_history_navigation and not ctx.fragment_ids_this_run)
 
 
 def current() -> dict[str, object]:

@@ -449,6 +449,41 @@ def test_links_restore_a_view_and_the_address_bar_follows(browser, server):
     context.close()
 
 
+def test_back_and_forward_restore_the_earlier_views(browser, server):
+    """Each change is an entry in the history; Back shows the view before it (and the page
+    does not write the later view over it), Forward the view after."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{server}/?text=the+dog+barked")
+    wait_ready(page)
+    tokens = page.locator('[data-testid="stCode"]').first
+    expect(tokens).to_contain_text("dog  ·  barked")
+    set_text(page, "cats sleep all day")
+    page.wait_for_function("() => location.search.includes('cats')", timeout=60_000)
+    wait_ready(page)
+    page.get_by_role("radio", name="Learnable projections (random)").check(force=True)
+    page.wait_for_function("() => location.search.includes('mode=learnable')", timeout=60_000)
+    wait_ready(page)
+
+    def shows(text: str, mode: str) -> None:
+        page.wait_for_function("t => location.search.includes(t)", arg=text, timeout=60_000)
+        wait_ready(page)
+        expect(tokens).to_contain_text(text.replace("+", "  ·  "))
+        expect(page.get_by_role("radio", name=mode)).to_be_checked()
+        assert ("mode=learnable" in page.url) == mode.startswith("Learnable")
+
+    page.go_back()
+    shows("cats+sleep", "Parameter-free (X Xᵀ)")
+    page.go_back()
+    shows("dog+barked", "Parameter-free (X Xᵀ)")
+    page.go_forward()
+    shows("cats+sleep", "Parameter-free (X Xᵀ)")
+    page.go_forward()
+    shows("cats+sleep", "Learnable projections (random)")
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    context.close()
+
+
 def test_every_export_downloads_a_valid_file(page: Page, tmp_path):
     import csv
     import io
