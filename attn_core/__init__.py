@@ -4,6 +4,10 @@ The math (``self_attention``, ``random_projections``, ``to_plane``) is numpy onl
 ``embed`` loads the pretrained model lazily, so importing this package does not import
 torch, transformers or streamlit. Chart builders live in ``attn_core.charts``.
 
+``load_model`` opens the bundled all-MiniLM-L6-v2 (the default), a ``save_pretrained``
+folder of a BERT, RoBERTa, XLM-RoBERTa or GPT-2 model, or one of ``HUB_MODELS``; all run
+in numpy. ``next_token`` asks a decoder (GPT-2) what comes next.
+
 >>> import attn_core
 >>> emb = attn_core.embed("hi how are you")            # static vectors, (T, 384)
 >>> res = attn_core.self_attention(emb.vectors)        # W' = X Xᵀ, W, Y = W X
@@ -15,9 +19,12 @@ from attn_core.embeddings import KINDS, Embedding, Head, embed, model_head, shar
 from attn_core.export import load_projections, reproduce, snapshot
 from attn_core.heads import PATTERNS, AllHeads, Cell, all_heads, cell, head_scores, rollout
 from attn_core.model import BUNDLED_MODEL, Model, load_model
+from attn_core.networks import SUPPORTED
+from attn_core.prediction import NextToken, next_token
 from attn_core.projections import INITS, Projections, random_projections
 from attn_core.reduce import METHODS, Plane, cosine, row_norms, spread_ratio, to_plane
 from attn_core.settings import MODES, attention_for, cell_for, defaults_for, start_projections
+from attn_core.sources import HUB_MODELS
 from attn_core.training import (
     OBJECTIVES,
     Training,
@@ -28,18 +35,21 @@ from attn_core.training import (
 
 __all__ = [
     "BUNDLED_MODEL",
+    "HUB_MODELS",
     "INITS",
     "KINDS",
     "METHODS",
     "MODES",
     "OBJECTIVES",
     "PATTERNS",
+    "SUPPORTED",
     "AllHeads",
     "AttentionResult",
     "Cell",
     "Embedding",
     "Head",
     "Model",
+    "NextToken",
     "Plane",
     "Projections",
     "Training",
@@ -54,6 +64,7 @@ __all__ = [
     "load_model",
     "load_projections",
     "model_head",
+    "next_token",
     "pool_attention",
     "previous_token_target",
     "random_projections",

@@ -6,6 +6,7 @@ vectors or a head need it); nothing here imports torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,11 +90,14 @@ def embed(
     model : Model or str, optional
         A loaded ``Model``, a name/path for ``load_model``, or ``None`` for the bundled one.
     special_tokens : bool, default True
-        Keep the ``[CLS]`` and ``[SEP]`` rows. (The model always sees them; contextual
-        vectors are computed with them either way.)
+        Keep the rows of the special tokens the model's tokenizer puts around a text
+        (``[CLS]`` and ``[SEP]``; RoBERTa's ``<s>`` and ``</s>``). The model always sees
+        them; contextual vectors are computed with them either way. GPT-2's tokenizer
+        adds none, so for GPT-2 this changes nothing: every row is a piece of the text.
     merge_subwords : bool, default False
-        Merge WordPiece pieces (``em ##bed ##ding ##s``) into one row per word, whose
-        vector is the mean of its pieces' vectors.
+        Merge a word's pieces (WordPiece's ``em ##bed ##ding ##s``; byte-level BPE's
+        ``Ġem bed dings``, where ``Ġ`` starts a word) into one row per word, whose vector
+        is the mean of its pieces' vectors.
 
     Returns
     -------
@@ -111,11 +115,10 @@ def embed(
     vectors = model.table[ids].astype(np.float64) if static else model.forward(ids).last  # (T, d)
 
     tokens = [model.tokenizer.id_to_token(i) for i in ids]
-    special = [False] * len(ids)
-    special[0] = special[-1] = True
+    special = model.special(len(ids))
     rows = [[i] for i in range(len(ids))]
     if merge_subwords:
-        rows = _word_groups(tokens, special)
+        rows = _word_groups(tokens, special, model.continues)
     if not special_tokens:
         rows = [r for r in rows if not special[r[0]]]
     return Embedding(
@@ -147,10 +150,11 @@ class Head:
     Attributes
     ----------
     tokens : list of str
-        Every word piece the model saw, ``[CLS]`` and ``[SEP]`` included.
+        Every word piece the model saw, special tokens included.
     layer, head : int
     hidden : ndarray, shape (T, d)
-        The hidden states entering that layer: what the head projects.
+        What the head projects: the hidden states entering that layer (BERT), or their
+        LayerNorm (GPT-2 normalises before attention).
     projections : Projections
         The head's trained ``W_q``, ``W_k``, ``W_v`` (``(d, d_head)``) and biases.
     weights : ndarray, shape (T, T)
@@ -158,6 +162,8 @@ class Head:
     n_dropped : int
         Word pieces cut off because the text was too long.
     model_name : str
+    causal : bool
+        Whether the head sees only earlier tokens (GPT-2): recompute it with ``causal=True``.
     """
 
     tokens: list[str]
@@ -168,13 +174,15 @@ class Head:
     weights: np.ndarray
     n_dropped: int
     model_name: str
+    causal: bool = False
 
 
 def model_head(text: str, *, layer: int, head: int, model: Model | str | None = None) -> Head:
     """A trained head's inputs, projections and attention weights for ``text``.
 
-    ``self_attention(h.hidden, h.projections)`` recomputes ``h.weights`` (scaled by
-    ``1/√d_head``, as the model does): the seed's learnable projections, as they ended up.
+    ``self_attention(h.hidden, h.projections, causal=h.causal)`` recomputes ``h.weights``
+    (scaled by ``1/√d_head``, as the model does): the seed's learnable projections, as
+    they ended up.
 
     Parameters
     ----------
@@ -195,22 +203,25 @@ def model_head(text: str, *, layer: int, head: int, model: Model | str | None = 
         tokens=[model.tokenizer.id_to_token(i) for i in ids],
         layer=layer,
         head=head,
-        hidden=out.hidden[layer].astype(np.float64),  # (T, d)
+        hidden=out.head_inputs[layer].astype(np.float64),  # (T, d)
         projections=projections,
         weights=out.attentions[layer, head].astype(np.float64),  # (T, T)
         n_dropped=n_dropped,
         model_name=model.name,
+        causal=model.causal,
     )
 
 
-def _word_groups(tokens: list[str], special: list[bool]) -> list[list[int]]:
-    """Group row indices so each ``##`` continuation joins the word before it."""
+def _word_groups(
+    tokens: list[str], special: list[bool], continues: Callable[[str], bool] | None = None
+) -> list[list[int]]:
+    """Group row indices so each continuing piece (``##ing`` by default) joins the word
+    before it."""
+    continues = continues or (lambda piece: piece.startswith("##"))
     groups: list[list[int]] = []
     for i, tok in enumerate(tokens):
-        continues = (
-            tok.startswith("##") and groups and not special[groups[-1][0]] and not special[i]
-        )
-        if continues:
+        joins = continues(tok) and groups and not special[groups[-1][0]] and not special[i]
+        if joins:
             groups[-1].append(i)
         else:
             groups.append([i])

@@ -38,7 +38,7 @@ class AllHeads:
         256-token text take 19 MB); with merged words or no special tokens, pooled onto
         those rows (``pool_attention``). Every row sums to 1.
     special : list of bool
-        Whether each token is [CLS] or [SEP].
+        Whether each token is one the tokenizer added ([CLS], [SEP]; <s>, </s>).
     n_dropped : int
         Word pieces cut off because the text was too long.
     model_name : str
@@ -89,9 +89,12 @@ def all_heads(
     ids, _, n_dropped = model.encode(text)
     attentions = model.forward(ids, every_layer=True).attentions  # (L, H, P, P)
     pieces = [model.tokenizer.id_to_token(i) for i in ids]
-    special = [False] * len(ids)
-    special[0] = special[-1] = True
-    rows = _word_groups(pieces, special) if merge_subwords else [[i] for i in range(len(ids))]
+    special = model.special(len(ids))
+    rows = (
+        _word_groups(pieces, special, model.continues)
+        if merge_subwords
+        else [[i] for i in range(len(ids))]
+    )
     if not special_tokens:
         rows = [r for r in rows if not special[r[0]]]
     weights = attentions  # (L, H, P, P), float32 as the model computed it

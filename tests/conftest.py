@@ -35,6 +35,18 @@ def hi(model):
     return embed("hi how are you", model=model)
 
 
+@pytest.fixture(scope="session")
+def tiny_folders(tmp_path_factory) -> dict:
+    """Small random BERT, RoBERTa and GPT-2 models as save_pretrained writes them, by kind
+    (and a RoBERTa saved as pytorch_model.bin): see tiny_models.py."""
+    from tiny_models import KINDS, build
+
+    root = tmp_path_factory.mktemp("tiny_models")
+    folders = {kind: build(kind, root / kind) for kind in KINDS}
+    folders["roberta_bin"] = build("roberta", root / "roberta_bin", safe=False, seed=1)
+    return folders
+
+
 @pytest.fixture
 def app() -> AppTest:
     """The page as a new visitor opens it (AppTest, the real model)."""
