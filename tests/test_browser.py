@@ -597,6 +597,55 @@ def test_the_clicker_turns_the_page_whatever_control_has_focus(browser, server):
     context.close()
 
 
+STAT_COLOURS = """(stats) => {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 1;
+  const g = canvas.getContext('2d', { willReadFrequently: true });
+  const paint = (...layers) => {
+    g.clearRect(0, 0, 1, 1);
+    for (const colour of layers) { g.fillStyle = colour; g.fillRect(0, 0, 1, 1); }
+    return [...g.getImageData(0, 0, 1, 1).data].slice(0, 3);
+  };
+  const fill = (selector) => getComputedStyle(stats.querySelector(selector)).fill;
+  const page = getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor;
+  return {
+    ink: paint(page, fill('text.stat')),
+    bar: paint(page, fill('rect.bar')),
+    track: paint(page, fill('rect.track')),
+    page: paint(page),
+  };
+}"""
+"""The colours at a row statistic's spot: its ink, and the bar, the track and the page
+behind it, each as the browser resolves and composites it (RGB)."""
+
+
+def contrast(a, b) -> float:
+    """WCAG 2.1's contrast ratio of two sRGB colours (0-255)."""
+
+    def luminance(rgb) -> float:
+        c = np.asarray(rgb, float) / 255
+        c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return float(c @ [0.2126, 0.7152, 0.0722])
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_row_statistics_are_legible_on_their_bars_in_either_theme(browser, server, scheme):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(f"{server}/?text=the+bank+of+the+river")
+    wait_ready(page)
+    stats = page.locator(f"{MAP} g.stats")
+    expect(stats.locator("text.stat").first).not_to_have_text("")
+    colours = stats.evaluate(STAT_COLOURS)
+    assert (contrast(colours["page"], [0, 0, 0]) < 4.5) == (scheme == "dark"), colours
+    for behind in ("bar", "track", "page"):  # a value sits on its bar, or past its end
+        assert contrast(colours["ink"], colours[behind]) >= 4.5, (behind, colours)
+    context.close()
+
+
 def test_a_trained_head_and_training_in_the_browser(browser, server, tmp_path):
     """Open a trained head by link, train towards it, replay a step, take the weights home."""
     import numpy as np
