@@ -138,7 +138,15 @@ def _shelf(viewer: str) -> dict:
 def get_plane(
     before: np.ndarray, after: np.ndarray, method: str, features: tuple[int, int]
 ) -> attn_core.Plane:
+    """PCA or two raw features of before and after (cheap: W's every move asks again)."""
     return attn_core.to_plane(before, after, method=method, features=features)
+
+
+@st.cache_data(max_entries=16, show_spinner="Fitting the t-SNE map (once for these vectors)…")
+def get_tsne(before: np.ndarray) -> np.ndarray:
+    """The t-SNE map of the before points, (T, 2): once per text and vectors, never again
+    for a move of W (``attn_core.reduce.mixed_plane`` places the after points)."""
+    return attn_core.reduce.tsne_map(before)
 
 
 def chart(builder: Callable, *args, **kwargs) -> dict:

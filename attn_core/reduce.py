@@ -11,8 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 METHODS = ("pca", "tsne", "raw")
-"""``pca``: principal components of both sets; ``tsne``: t-SNE of both sets (shapes only,
-distances are not preserved); ``raw``: two of the original features, as in the seed's picture."""
+"""``pca``: principal components of both sets; ``tsne``: t-SNE (shapes only, distances are
+not preserved); ``raw``: two of the original features, as in the seed's picture."""
+TSNE_ITERATIONS = 500
+"""t-SNE's gradient steps, half of scikit-learn's default: from its PCA start the map has
+settled by then (bench/run.py times it at 16 and 256 word pieces)."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,14 @@ def to_plane(
     method: str = "pca",
     features: tuple[int, int] = (0, 1),
     seed: int = 0,
+    weights: np.ndarray | None = None,
 ) -> Plane:
     """Project ``before`` and ``after`` rows into one 2-D basis fitted on both.
+
+    t-SNE has no map for points it was not fitted on. Given the attention ``weights`` that
+    made ``after`` (``after = weights @ before``), it is fitted on ``before`` alone and each
+    after point is placed as attention places it (``mixed_plane``), so a change of W moves
+    the after points without a new fit; without them it is fitted on both sets.
 
     Parameters
     ----------
@@ -56,6 +65,8 @@ def to_plane(
         The two original features shown by ``method="raw"``.
     seed : int, default 0
         Random state for t-SNE.
+    weights : ndarray, shape (T, T), optional
+        For t-SNE: the attention that made ``after`` from ``before``.
 
     Returns
     -------
@@ -84,8 +95,64 @@ def to_plane(
         # The shares are not in the titles: a chart whose structure stays the same as the
         # points move is updated in place (see charts.spec); the page prints them beside it.
         return Plane(coords[:t], coords[t:], "pca", ("PC 1", "PC 2"), explained)
-    coords = _tsne(both, seed)
+    if weights is not None:
+        return mixed_plane(tsne_map(before, seed=seed), weights)
+    coords = tsne_map(both, seed=seed)
     return Plane(coords[:t], coords[t:], "tsne", ("t-SNE 1", "t-SNE 2"))
+
+
+def mixed_plane(before: np.ndarray, weights: np.ndarray) -> Plane:
+    """A t-SNE map of the before points, with each after point where attention puts it.
+
+    ``y_i = Σ_j w_ij x_j`` drawn in the map: after point i is the same weighted mean of the
+    before points' places, ``weights @ before``, inside their hull as it is in full width.
+
+    Parameters
+    ----------
+    before : ndarray, shape (T, 2)
+        The before points' places (``tsne_map``).
+    weights : ndarray, shape (T, T)
+        Attention weights; rows sum to 1.
+
+    Returns
+    -------
+    Plane
+    """
+    before = _finite_matrix(before, "before")
+    weights = _finite_matrix(weights, "weights")
+    t = before.shape[0]
+    if before.shape[1] != 2 or weights.shape != (t, t):
+        raise ValueError(
+            f"before must be (T, 2) and weights (T, T), got {before.shape} and {weights.shape}"
+        )
+    after = weights @ before  # (T, T) @ (T, 2) -> (T, 2)
+    return Plane(before, after, "tsne", ("t-SNE 1", "t-SNE 2"))
+
+
+def tsne_map(points: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """t-SNE of ``points`` (n, d) -> (n, 2), from a PCA start, in ``TSNE_ITERATIONS`` steps.
+
+    Its perplexity is clamped to what a handful of points allows. One thread: on a busy
+    server OpenMP's threads spin waiting for each other's cores, which made the map many
+    times slower, and every other viewer with it.
+    """
+    points = _finite_matrix(points, "points")
+    n = points.shape[0]
+    if n < 4:  # t-SNE needs a few neighbours; with 1 token (2 points) PCA says the same
+        return _pca(points)[0]
+    from sklearn.manifold import TSNE  # heavy imports, only when asked for
+    from threadpoolctl import threadpool_limits
+
+    perplexity = float(min(30.0, max(1.0, (n - 1) / 3.0)))
+    tsne = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        init="pca",
+        max_iter=TSNE_ITERATIONS,
+        random_state=seed,
+    )
+    with threadpool_limits(limits=1, user_api="openmp"):  # this thread's OpenMP only
+        return tsne.fit_transform(points)
 
 
 def spread_ratio(before: np.ndarray, after: np.ndarray) -> float:
@@ -158,18 +225,6 @@ def _pca(points: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
         coords = np.hstack([coords, np.zeros((coords.shape[0], pad))])
         share = np.concatenate([share, np.zeros(pad)])
     return coords, (float(share[0]), float(share[1]))
-
-
-def _tsne(points: np.ndarray, seed: int) -> np.ndarray:
-    """t-SNE with its perplexity clamped to what a handful of points allows."""
-    n = points.shape[0]
-    if n < 4:  # t-SNE needs a few neighbours; with 1 token (2 points) PCA says the same
-        return _pca(points)[0]
-    from sklearn.manifold import TSNE  # heavy import, only when asked for
-
-    perplexity = float(min(30.0, max(1.0, (n - 1) / 3.0)))
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
-    return tsne.fit_transform(points)
 
 
 def _finite_matrix(values: np.ndarray, name: str) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import attn_core
-from attn_core import self_attention, spread_ratio, to_plane
+from attn_core import reduce, self_attention, spread_ratio, to_plane
 from attn_core.reduce import mean_pairwise_distance
 
 
@@ -67,6 +67,31 @@ def test_tsne_handles_few_points_and_is_seeded(rng, t):
     assert a.before.shape == (t, 2) and a.after.shape == (t, 2)
     assert np.isfinite(a.before).all() and np.isfinite(a.after).all()
     np.testing.assert_allclose(a.before, b.before)
+
+
+def test_tsne_with_weights_fits_the_before_points_once_and_mixes_their_places(rng):
+    """Given W, after point i is Σ_j w_ij (before point j), in the map as in full width."""
+    x = rng.normal(size=(12, 10))
+    res = self_attention(x, temperature=0.7)
+    plane = to_plane(x, res.output, method="tsne", weights=res.weights, seed=2)
+    np.testing.assert_allclose(plane.before, reduce.tsne_map(x, seed=2))
+    np.testing.assert_allclose(plane.after, res.weights @ plane.before, rtol=1e-12)
+    # another W moves the after points only, through the same map
+    sharper = self_attention(x, temperature=0.1).weights
+    moved = reduce.mixed_plane(plane.before, sharper)
+    np.testing.assert_array_equal(moved.before, plane.before)
+    np.testing.assert_allclose(moved.after[3], sharper[3] @ plane.before)
+    lo, hi = plane.before.min(axis=0), plane.before.max(axis=0)  # a weighted mean stays inside
+    assert ((moved.after >= lo - 1e-12) & (moved.after <= hi + 1e-12)).all()
+
+
+def test_mixed_plane_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="before must be"):
+        reduce.mixed_plane(np.zeros((3, 3)), np.full((3, 3), 1 / 3))
+    with pytest.raises(ValueError, match="weights"):
+        reduce.mixed_plane(np.zeros((3, 2)), np.full((2, 2), 1 / 2))
+    with pytest.raises(ValueError, match="finite"):
+        reduce.mixed_plane(np.full((2, 2), np.nan), np.full((2, 2), 1 / 2))
 
 
 def test_one_token_and_identical_points():

@@ -53,11 +53,18 @@ def geometry(reading: Reading, exports: Exports) -> None:
             "the same before, in all dimensions (not just the two drawn). Below 1: "
             "attention pulled the tokens together.",
         )
-        plane = data.get_plane(before, res.output, method, features)
+        if method == "tsne":
+            plane = attn_core.reduce.mixed_plane(data.get_tsne(before), res.weights)
+        else:
+            plane = data.get_plane(before, res.output, method, features)
         if plane.explained is not None:
             st.caption(variance_kept(plane.explained))
         if method == "tsne":
-            st.caption("t-SNE keeps neighbourhoods, not distances: compare shapes only.")
+            st.caption(
+                "t-SNE keeps neighbourhoods, not distances: compare shapes only. It is "
+                "fitted on the grey points; each red point sits at its weighted mean of "
+                "their places, as it does in all dimensions."
+            )
         else:
             st.markdown(reading_the_map(ratio, res.projected))
     name = "v (values)" if res.projected else "x (before)"
