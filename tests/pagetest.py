@@ -166,7 +166,9 @@ def chart_specs(at: AppTest) -> list[dict]:
 
 
 def tokens_shown(at: AppTest) -> list[str]:
-    return at.get("code")[0].value.split("  ·  ")
+    """The token strip's pieces, without the marks that keep right-to-left pieces in order."""
+    strip = at.get("code")[0].value.replace("\u2066", "").replace("\u2069", "")
+    return strip.split("  ·  ")
 
 
 def value_title(spec: dict) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -392,6 +393,63 @@ def test_hostile_text_stays_inert(page: Page):
     assert page.locator("a[href*='example.com']").count() == 0
     assert page.locator("img[src='x'], img[src*='example.com']").count() == 0
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+PIECE_PLACES = """(code) => {
+  // Where each piece of the strip is drawn: the left edge of its whole range and of its
+  // "##" (when it has one), and the top of its line.
+  const nodes = [];
+  const walk = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) nodes.push(walk.currentNode);
+  const text = nodes.map((n) => n.data).join('');
+  const at = (offset) => {
+    for (const n of nodes) {
+      if (offset <= n.data.length) return [n, offset];
+      offset -= n.data.length;
+    }
+  };
+  const rect = (start, end) => {
+    const range = document.createRange();
+    range.setStart(...at(start));
+    range.setEnd(...at(end));
+    return range.getBoundingClientRect();
+  };
+  const places = [];
+  let start = 0;
+  for (const piece of text.split('  ·  ')) {
+    const bare = piece.replace(/[\\u2066\\u2069]/g, '');
+    const skip = piece.indexOf(bare);
+    const box = rect(start + skip, start + skip + bare.length);
+    const place = { piece: bare, left: box.left, top: box.top };
+    if (bare.startsWith('##') && bare.length > 2) {
+      place.hashes = rect(start + skip, start + skip + 2).left;
+      place.letters = rect(start + skip + 2, start + skip + bare.length).left;
+    }
+    places.push(place);
+    start += piece.length + 5;
+  }
+  return places;
+}"""
+"""Each piece of the token strip as the browser lays it out."""
+
+
+@pytest.mark.parametrize(
+    "text", ["שלום עולם this is mixed עברית and English", "مرحبا بالعالم and العربية ١٢٣ too"]
+)
+def test_the_token_strip_keeps_the_models_order_in_any_script(page: Page, text):
+    set_text(page, text)
+    tokens = page.locator('[data-testid="stCode"]').first
+    expect(tokens).to_contain_text("mixed" if "mixed" in text else "too", timeout=60_000)
+    wait_ready(page)
+    places = tokens.locator("code").evaluate(PIECE_PLACES)
+    assert [p["piece"] for p in places] == attn_core.embed(text).tokens
+    assert any(p["piece"].startswith("##") for p in places)
+    for before, after in itertools.pairwise(places):
+        if before["top"] == after["top"]:  # on one line, the next piece is to the right
+            assert before["left"] < after["left"], (before, after)
+    for p in places:
+        if "hashes" in p:  # "##" stays on the side the tokenizer put it: first
+            assert p["hashes"] < p["letters"], p
 
 
 def test_long_text_renders_every_panel(page: Page):

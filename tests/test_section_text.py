@@ -26,6 +26,29 @@ def test_examples_fill_both_text_boxes(app, example, first, second):
     assert second in app.text_input(key="text2").value
 
 
+def test_an_example_loads_again_after_the_text_was_edited(app):
+    """No pill stays selected: a click on a selected pill would only unselect it."""
+    examples = app.button_group(key="example")
+    examples.set_value("Two kinds of bank").run()
+    assert app.button_group(key="example").value is None
+    app.text_area(key="text").set_value("my own words").run()
+    app.button_group(key="example").set_value("Two kinds of bank").run()
+    assert_clean(app)
+    assert app.text_area(key="text").value.startswith("I sat on the river bank")
+
+
+def test_right_to_left_pieces_are_isolated_in_the_strip(app):
+    """Each piece holding Hebrew or Arabic letters is wrapped in a
+    left-to-right isolate, so the strip keeps the model's order; Latin pieces are not."""
+    text = "שלום this مرحبا one"
+    app.text_area(key="text").set_value(text).run()
+    strip = app.get("code")[0].value
+    tokens = attn_core.embed(text).tokens
+    assert strip.split("  ·  ") == [
+        f"\u2066{t}\u2069" if t not in ("[CLS]", "this", "one", "[SEP]") else t for t in tokens
+    ]
+
+
 def test_repeated_tokens_keep_their_own_rows(app):
     app.text_area(key="text").set_value("the cat and the dog").run()
     assert_clean(app)

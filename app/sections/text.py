@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pyarrow as pa
 import streamlit as st
 
@@ -27,13 +29,35 @@ EXAMPLES = {
     ),
 }
 """Each example fills both text boxes: this step's and the second sentence of step 7."""
+SEPARATOR = "  ·  "
+RIGHT_TO_LEFT = frozenset({"R", "AL", "AN", "RLE", "RLO", "LRE", "LRO", "PDF", "RLI", "LRI", "FSI"})
+"""Bidi classes that could reorder the strip: right-to-left letters, Arabic digits, controls."""
+ISOLATE, END_ISOLATE = "\u2066", "\u2069"
+"""Left-to-right isolate and its end: the plain-text form of ``<bdi dir="ltr">``."""
 
 
 def pick_example() -> None:
-    """Put the chosen example into the two text boxes."""
+    """Put the chosen example into the two text boxes, and leave no pill selected: a click
+    on a selected pill would unselect it instead of loading it again."""
     name = st.session_state.get("example")
     if name in EXAMPLES:
         st.session_state["text"], st.session_state["text2"] = EXAMPLES[name]
+    st.session_state["example"] = None
+
+
+def token_strip(tokens: list[str]) -> str:
+    """The pieces in the model's order, left to right, for any script.
+
+    A run of Hebrew or Arabic pieces would be reversed by the browser's bidi algorithm, and
+    ``##`` pushed to the other side. Each piece that holds right-to-left text is isolated
+    left to right: it reads as its own unit, with ``##`` where the tokenizer put it.
+    """
+    return SEPARATOR.join(
+        f"{ISOLATE}{piece}{END_ISOLATE}"
+        if any(unicodedata.bidirectional(ch) in RIGHT_TO_LEFT for ch in piece)
+        else piece
+        for piece in tokens
+    )
 
 
 def controls(real: bool) -> None:
@@ -57,7 +81,7 @@ def render(page: Reading, exports: Exports) -> None:
         )
     st.write(f"The model sees **{len(emb.tokens)} tokens**:")
     st.code(
-        "  ·  ".join(emb.tokens),
+        token_strip(emb.tokens),
         language=None,
         wrap_lines=True,
         height="content" if len(emb.tokens) <= 60 else 160,
