@@ -85,7 +85,7 @@ def test_chart_data_reach_the_browser_as_the_records_a_file_holds(rng):
 def test_a_chart_is_named_aloud_by_its_title_subtitle_or_note(rng):
     labels = charts.token_labels([f"t{k}" for k in range(60)])
     thinned = charts.spec(charts.heatmap, rng.random((60, 60)), labels, labels, title="W")
-    assert draw.spoken_title(thinned) == "W: Every 2nd token named; hover a cell for its tokens"
+    assert draw.spoken_title(thinned) == "W: Every 2nd token named"  # an image: no hover
     crowded = attn_core.to_plane(
         np.zeros((30, 4)) + np.arange(30)[:, None] * 1e-6, np.zeros((30, 4))
     )

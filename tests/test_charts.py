@@ -97,10 +97,14 @@ def test_large_matrices_become_one_image_with_exact_colours(rng):
     assert charts.is_raster((6, 384)) and not charts.is_raster((6, 64))
     assert not charts.is_raster((50, 50)) and charts.is_raster((51, 51))
     domain = (-2.0, 2.0)
-    spec = charts.heatmap(m, [f"t{i}" for i in range(256)], domain=domain).to_dict()
+    spec = charts.heatmap(
+        m, [f"t{i}" for i in range(256)], domain=domain, x_title="dimension", y_title="token"
+    ).to_dict()
     # one image row, two legend rows and the names of every 4th row, not 98 304 cells
     assert len(data_rows(spec)) == 1 + 2 + 64
-    assert spec["title"]["text"] == "Every 4th token named; hover a cell for its tokens"
+    # an image answers no hover, so its note promises none; both axes keep their titles
+    assert spec["title"]["text"] == "Every 4th token named"
+    assert titles(spec) == ("dimension", "token")
     url = next(r["url"] for r in data_rows(spec) if "url" in r)
     png = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
     assert png.size == (384, 256)  # one pixel per cell
@@ -109,6 +113,18 @@ def test_large_matrices_become_one_image_with_exact_colours(rng):
     assert image_layer["mark"]["type"] == "image" and image_layer["mark"]["smooth"] is False
     # no layer of an image shows a tooltip: it would be the image's URL, not a value
     assert all(layer["mark"]["tooltip"] is None for layer in spec["layer"])
+
+
+def test_a_large_token_by_token_image_says_what_its_axes_hold():
+    labels = [f"t{i}" for i in range(60)]
+    spec = charts.heatmap(
+        np.eye(60), labels, labels, x_title="key j", y_title="query i", palette="weights"
+    ).to_dict()
+    assert spec["layer"][0]["mark"]["type"] == "image"
+    assert spec["title"]["text"] == "Every 2nd token named"
+    assert titles(spec) == ("key j (position)", "query i")  # keys numbered, queries named
+    names = [r["label"] for r in data_rows(spec) if "label" in r]
+    assert names == labels[::2]
 
 
 def test_colours_hit_the_palette_stops():
@@ -262,6 +278,12 @@ def test_loss_curve_carries_every_step_and_marks_the_chosen_one():
     assert curve[4:] == [{"step": 2, "loss": 0.4}]  # the marked step
     with pytest.raises(ValueError, match="at must be"):
         charts.loss_curve(losses, at=4)
+
+
+def titles(spec: dict) -> tuple[str, str]:
+    """The x and y axes' titles."""
+    encoding = spec["layer"][0]["encoding"]
+    return encoding["x"]["title"], encoding["y"]["title"]
 
 
 def axis(spec: dict, channel: str) -> dict:

@@ -98,8 +98,9 @@ def heatmap(
     y_labels = axis_labels(row_labels, cell, across=False)
     x_labels = axis_labels(col_labels, cell) if square else None
     every = max(y_labels.every, x_labels.every if x_labels else 1)
-    size = (title, thinned_note(every), height, square, legend)
-    if is_raster(matrix.shape):
+    raster = is_raster(matrix.shape)  # an image: no cell answers hover
+    size = (title, thinned_note(every, hover=not raster), height, square, legend)
+    if raster:
         frames = {
             "image": {
                 "x": [0],
@@ -112,7 +113,9 @@ def heatmap(
         }
         shown = np.arange(0, rows, y_labels.every)
         frames["names"] = {"y": shown + 0.5, "label": [row_labels[i] for i in shown]}
-        layout = (rows, cols, palette, x_title, value_title, y_labels.font)
+        if square:  # the image's key axis counts positions; the query axis names tokens
+            x_title = f"{x_title} (position)" if x_title else "position"
+        layout = (rows, cols, palette, x_title, y_title, value_title, y_labels.font)
         return _raster_heatmap, (*layout, *size), frames
     cells = _cells(matrix, row_labels, col_labels, palette, domain)
     fmt = None
@@ -169,12 +172,13 @@ def axis_labels(labels: list[str] | None, cell: float, across: bool = True) -> A
     return AxisLabels(font, angle, every, values)
 
 
-def thinned_note(every: int) -> str:
-    """What a chart says under its title when not every token is named."""
+def thinned_note(every: int, *, hover: bool = True) -> str:
+    """What a chart says under its title when not every token is named (and, where its
+    cells answer the pointer, where the others' names are)."""
     if every == 1:
         return ""
     nth = {2: "2nd", 3: "3rd"}.get(every, f"{every}th")
-    return f"Every {nth} token named; hover a cell for its tokens"
+    return f"Every {nth} token named" + ("; hover a cell for its tokens" if hover else "")
 
 
 def _axis(labels: AxisLabels, **kwargs) -> alt.Axis:
@@ -297,7 +301,9 @@ def _in_order(position: str) -> alt.EncodingSortField:
     return alt.EncodingSortField(field=position, op="min")
 
 
-def _raster_heatmap(rows, cols, palette, x_title, value_title, font, *size) -> alt.LayerChart:
+def _raster_heatmap(
+    rows, cols, palette, x_title, y_title, value_title, font, *size
+) -> alt.LayerChart:
     image = (
         alt.Chart(alt.Data(name="image"))
         # sharp cells: one pixel per cell, unblurred; no tooltip (it would show the image's URL)
@@ -305,7 +311,14 @@ def _raster_heatmap(rows, cols, palette, x_title, value_title, font, *size) -> a
         .encode(
             x=alt.X("x:Q", scale=alt.Scale(domain=[0, cols], nice=False), title=x_title),
             x2=alt.X2("x2"),
-            y=alt.Y("y:Q", scale=alt.Scale(domain=[0, rows], reverse=True, nice=False), axis=None),
+            y=alt.Y(
+                "y:Q",
+                scale=alt.Scale(domain=[0, rows], reverse=True, nice=False),
+                # the names are a text layer (data, not structure): the axis keeps its title
+                # clear of the longest one
+                title=y_title,
+                axis=alt.Axis(labels=False, ticks=False, titlePadding=LABEL_LIMIT + 8),
+            ),
             y2=alt.Y2("y2"),
             url=alt.Url("url:N"),
         )
@@ -314,7 +327,13 @@ def _raster_heatmap(rows, cols, palette, x_title, value_title, font, *size) -> a
     names = (
         alt.Chart(alt.Data(name="names"))
         .mark_text(
-            align="right", baseline="middle", dx=-4, fontSize=font, color=LABEL_INK, tooltip=None
+            align="right",
+            baseline="middle",
+            dx=-4,
+            fontSize=font,
+            color=LABEL_INK,
+            limit=LABEL_LIMIT,
+            tooltip=None,
         )
         .encode(x=alt.XDatum(0), y=alt.Y("y:Q"), text=alt.Text("label:N"))
     )
