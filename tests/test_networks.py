@@ -115,3 +115,19 @@ def test_an_encoder_predicts_no_next_token(tiny_folders):
     gpt2 = attn_core.load_model(str(tiny_folders["gpt2"]))
     with pytest.raises(ValueError, match="k must be"):
         next_token("the river", model=gpt2, k=0)
+
+
+def test_xlm_roberta_runs_as_roberta(tiny_folders, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(tiny_folders["roberta"], tmp_path / "xlmr")
+    config = (folder / "config.json").read_text()
+    (folder / "config.json").write_text(config.replace('"roberta"', '"xlm-roberta"'))
+    m = attn_core.load_model(str(folder))
+    reference = tf.XLMRobertaModel.from_pretrained(folder, attn_implementation="eager").eval()
+    assert reference.config.model_type == "xlm-roberta"
+    ids, _, _ = m.encode(TEXTS[0])
+    out = _run(reference, ids)
+    np.testing.assert_allclose(
+        all_heads(TEXTS[0], model=m).weights, torch.stack(out.attentions)[:, 0], atol=1e-5
+    )

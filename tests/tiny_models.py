@@ -71,12 +71,14 @@ def tokenizer(kind: str, vocab_size: int):
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=end, eos_token=end)
 
 
-def network(kind: str, vocab: int, *, layers: int, heads: int, width: int, positions: int):
+def network(
+    kind: str, vocab: int, *, layers: int, heads: int, width: int, positions: int, init: float
+):
     """A randomly initialised transformers model (BERT with its masked-LM head, so its
     weights carry the ``bert.`` prefix; a bare RoBERTa; GPT-2 with its tied LM head)."""
     import transformers as tf
 
-    shape = dict(vocab_size=vocab, initializer_range=0.2)
+    shape = dict(vocab_size=vocab, initializer_range=init)
     if kind == "gpt2":
         config = tf.GPT2Config(
             n_positions=positions,
@@ -112,25 +114,29 @@ def build(
     width: int = 32,
     positions: int = 64,
     vocab_size: int = 400,
+    table_rows: int | None = None,
+    init: float = 0.2,
     safe: bool = True,
     seed: int = 0,
 ) -> Path:
     """Save a random ``kind`` model and its tokenizer into ``folder``; return ``folder``.
 
-    Every parameter (LayerNorms included) is nudged off its initial value, so a weight
-    read in the wrong place shows. ``safe=False`` writes ``pytorch_model.bin`` instead of
-    ``model.safetensors``.
+    Weights are drawn with standard deviation ``init`` (0.2: wide enough that heads
+    attend unevenly), then every parameter (LayerNorms included) is nudged by a quarter
+    of it, so a weight read in the wrong place shows. ``safe=False`` writes
+    ``pytorch_model.bin`` instead of ``model.safetensors``. ``table_rows`` sizes the
+    embedding table beyond the tokenizer's vocabulary (the real models' 30522 or 50257).
     """
     import torch
 
     hf_tokenizer = tokenizer(kind, vocab_size)
     torch.manual_seed(seed)
-    model = network(
-        kind, len(hf_tokenizer), layers=layers, heads=heads, width=width, positions=positions
-    )
+    rows = max(table_rows or 0, len(hf_tokenizer))
+    shape = dict(layers=layers, heads=heads, width=width, positions=positions, init=init)
+    model = network(kind, rows, **shape)
     with torch.no_grad():
         for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
+            p.add_(init / 4 * torch.randn_like(p))
     model.eval()
     model.save_pretrained(folder)
     if not safe:  # the older format, pickled by torch (transformers 5 writes safetensors only)
