@@ -8,6 +8,7 @@ find.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -64,16 +65,20 @@ def hub_folder(name: str) -> Path:
     offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
     cache = os.environ.get("HF_HUB_CACHE") or None
     reasons = []
+
     # the repository it lives in now, then a cache an older download left under the short id
     for repo_id, local_only in ((HUB_MODELS[short], offline), (short, True)):
         try:
-            folder = snapshot_download(
-                repo_id, cache_dir=cache, local_files_only=local_only, allow_patterns=HUB_FILES
+            fetch = functools.partial(
+                snapshot_download, repo_id, cache_dir=cache, local_files_only=local_only
             )
+            folder = Path(fetch(allow_patterns=HUB_FILES))
+            if not (folder / WEIGHT_FILES[0]).is_file():  # an older repository: torch's format
+                folder = Path(fetch(allow_patterns=["pytorch_model.bin"]))
         except OSError as err:  # not cached; no network; the hub refused
             reasons.append(f"{repo_id}: {type(err).__name__}")
             continue
-        return Path(folder)
+        return folder
     where = cache or "the default hub cache"
     network = "HF_HUB_OFFLINE is set" if offline else "and could not be fetched"
     raise ValueError(

@@ -32,6 +32,7 @@ def offline(monkeypatch, tmp_path):
     """No network: HF_HUB_OFFLINE and an empty hub cache of the test's own."""
     cache = tmp_path / "hub"
     cache.mkdir()
+    monkeypatch.setattr(attn_core.model, "_loaded", {})  # hub ids open afresh from this cache
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     return cache
