@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import attn_core
-from app import links
+from app import components, links
 from app.view import Exports, Reading, View
 
 MODEL_NAME = attn_core.BUNDLED_MODEL
@@ -30,11 +29,6 @@ MODE_NAMES = {
 }
 EXPORTS_KEY = "exports"
 """The export section's fragment key: fragments that change their charts rerun it too."""
-CLICKER = st.components.v2.component(
-    "attention.clicker", js=(Path(__file__).parent / "clicker.js").read_text(encoding="utf-8")
-)
-"""Presentation mode's keys (``clicker.js``): a remote's Page Down / Page Up turn the page
-whatever has focus, before a focused slider or switch can take them."""
 
 
 def init() -> None:
@@ -200,4 +194,4 @@ def step_bar(step: int) -> None:
         width="stretch",
         type="primary",
     )
-    CLICKER(key="clicker", on_turn_change=turn_page)
+    components.CLICKER(key="clicker", on_turn_change=turn_page)

@@ -3,7 +3,7 @@ and the colour stretch change it within a frame, with no round trip to the serve
 map has those controls; step 5's output Y = W V and step 8's comparison (both W and their
 difference) follow them in the page.
 
-The page sends the raw scores w′ once (``payload``); the component (``weights_map.js``)
+The page sends the raw scores w′ once (``payload``); the component (``web/weights_map.mjs``)
 applies the settings, takes each row's softmax, and paints the cells, their printed values
 and each row's sum, largest weight and entropy. When a control settles it reports all four
 settings as its ``settings`` state, and the page's callback reruns only what depends on W.
@@ -19,23 +19,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import numpy as np
-import streamlit as st
 
 import attn_core
-from app import links
+from app import components, links
 from attn_core.charts import base as chart_base
 from attn_core.charts.heatmap import axis_labels, thinned_note
 
-HERE = Path(__file__).parent
-JS = (HERE / "weights_map.js").read_text(encoding="utf-8")
-CSS = (HERE / "weights_map.css").read_text(encoding="utf-8")
-COMPONENT = st.components.v2.component("attention.weights_map", js=JS, css=CSS)
-COMPARISON = st.components.v2.component("attention.w_comparison", js=JS, css=CSS)
-OUTPUT = st.components.v2.component("attention.w_output", js=JS, css=CSS)
-"""All three drawn by the same script: ``data["kind"]`` says which."""
 SETTINGS = ("temperature", "scale", "causal", "stretch")
 """What the browser recomputes W for."""
 SIDE = (140, 520)
@@ -215,7 +206,7 @@ def show(
     data: dict, *, key: str, on_settings: Callable[[], None], on_pick: Callable[[], None]
 ) -> None:
     """Mount the component with ``data`` (from ``payload``)."""
-    COMPONENT(
+    components.WEIGHTS_MAP(
         key=key,
         data=data,
         width="stretch",
@@ -227,5 +218,5 @@ def show(
 def show_following(data: dict, *, key: str) -> None:
     """Mount step 5's Y (``output_payload``) or step 8's comparison (``comparison_payload``),
     as ``data["kind"]`` says: they report nothing, they follow the map."""
-    component = {"output": OUTPUT, "comparison": COMPARISON}[data["kind"]]
+    component = {"output": components.OUTPUT, "comparison": components.COMPARISON}[data["kind"]]
     component(key=key, data=data, width="stretch")

@@ -18,6 +18,15 @@ if ! command -v chromium >/dev/null 2>&1; then
     fi
 fi
 
+# The page's own scripts are checked under Node.js (tests/test_web.py).
+if ! command -v node >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq && apt-get install -y -qq nodejs >/dev/null
+    else
+        sudo apt-get update -qq && sudo apt-get install -y -qq nodejs >/dev/null
+    fi
+fi
+
 python -m ruff check .
 python -m ruff format --check .
 python -m pytest "$@"

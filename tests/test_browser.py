@@ -126,7 +126,7 @@ def chart_titled(page: Page, title: str):
 
 
 MAP = ".weights-map"
-"""Step 4's map of W (``app/weights_map.js``), inside its component's shadow root."""
+"""Step 4's map of W (``app/web/weights_map.mjs``), inside its component's shadow root."""
 COMPARISON = ".w-comparison"
 """Step 8's three maps: both W and their difference, drawn by the same script."""
 OUTPUT_MAP = ".w-output"

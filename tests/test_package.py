@@ -77,8 +77,9 @@ def test_no_module_is_too_long_to_read():
     """The page reads like a table of contents; no module grows past one idea's length."""
     assert len(ROOT.joinpath("dashboard.py").read_text().splitlines()) <= 150
     for folder in ("attn_core", "app"):
-        for path in ROOT.joinpath(folder).rglob("*.py"):
-            assert len(path.read_text().splitlines()) <= 350, path
+        for pattern in ("*.py", "*.mjs", "*.js"):
+            for path in ROOT.joinpath(folder).rglob(pattern):
+                assert len(path.read_text().splitlines()) <= 350, path
 
 
 def test_nothing_the_page_runs_imports_torch():
