@@ -288,6 +288,49 @@ def test_clicking_a_cell_of_w_focuses_its_row_and_shows_its_arithmetic(page: Pag
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
+def test_the_map_of_w_works_by_keyboard(page: Page):
+    """Tab enters W at a cell, the arrows move a visible cursor, End goes to the row's end,
+    the focused cell shows its tooltip and is said aloud, Enter picks it, Escape leaves."""
+    res = attn_core.self_attention(attn_core.embed("hi how are you").vectors)
+    causal = page.get_by_role("switch", name="Causal mask")
+    causal.scroll_into_view_if_needed()
+    causal.focus()
+    page.keyboard.press("Tab")
+    canvas = page.locator(f"{MAP} canvas")
+    expect(canvas).to_be_focused()
+    cursor = page.locator(f"{MAP} g.cursor")
+    expect(cursor).to_have_attribute("visibility", "visible")
+    live = page.locator(f"{MAP} [aria-live=polite]")
+    expect(live).to_have_text(
+        f"query ‘[CLS]’ attends to key ‘[CLS]’ with weight {res.weights[0, 0]:.2f}"
+    )
+    for key in ("ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight", "ArrowRight"):
+        page.keyboard.press(key)
+    expect(live).to_have_text(
+        f"query ‘how’ attends to key ‘are’ with weight {res.weights[2, 3]:.2f}"
+    )
+    tip = page.locator(f"{MAP} .tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text(f"query i = 2: how\nkey j = 3: are\nw_ij = {res.weights[2, 3]:.4f}")
+    page.keyboard.press("End")
+    expect(live).to_have_text(
+        f"query ‘how’ attends to key ‘[SEP]’ with weight {res.weights[2, 5]:.2f}"
+    )
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # as a click on the cell: its row in focus, its key chosen
+    expect(page.get_by_role("combobox", name="Token focus")).to_have_value("how", timeout=30_000)
+    key = page.get_by_role("combobox", name=re.compile("Key j, for query i = 2"))
+    expect(key).to_have_value("hi")
+    wait_ready(page)
+    canvas.focus()
+    page.keyboard.press("Escape")
+    expect(canvas).not_to_be_focused()
+    expect(tip).to_be_hidden()
+    expect(cursor).to_have_attribute("visibility", "hidden")
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
 def test_cells_of_w_sit_in_text_order_and_take_their_weights_colour(page: Page):
     """The map paints cell (i, j) in row i, column j with w_ij's colour on 0-1, prints it,
     and puts each row's largest weight and entropy beside it."""

@@ -13,7 +13,7 @@ const BLANK_KEYS = new Set([".", "b", "B"]);
 const OWN_KEYS =
   'input:not([type="checkbox"]):not([type="button"]), textarea, select, [contenteditable=""], [contenteditable="true"], [role="slider"], ' +
   '[role="radio"], [role="radiogroup"], [role="listbox"], [role="option"], [role="combobox"], ' +
-  '[role="grid"], [role="gridcell"], [role="tab"], [role="menu"], [role="menuitem"]';
+  '[role="grid"], [role="gridcell"], [role="application"], [role="tab"], [role="menu"], [role="menuitem"]';
 
 // The element with focus, looking inside shadow roots (the page's own maps live in one).
 function focused() {

@@ -201,3 +201,84 @@ export function relayoutOnResize(maps) {
     }
   }).observe(maps.root);
 }
+
+// The keyboard's way into a map of cells drawn on a canvas: Tab enters at a cell, the arrow
+// keys move a visible cursor (Home and End within a row), Enter or Space picks the cell as
+// a click does, Escape leaves. The focused cell shows its tooltip, and a polite live region
+// says what it holds. map has canvas, svg, tip, geometry and root; describe(i, j) gives
+// { tip, say } for a cell; pick(i, j) is what a click does (none: the map only reads).
+export class CellCursor {
+  constructor(map, { name, describe, pick = null }) {
+    Object.assign(this, { map, describe, pick, i: 0, j: 0, rows: 0, cols: 0 });
+    const { canvas } = map;
+    canvas.setAttribute("tabindex", "0");
+    canvas.setAttribute("role", "application");
+    canvas.setAttribute("aria-roledescription", "map of cells");
+    canvas.setAttribute("aria-label", `${name}: the arrow keys move between cells${pick ? ", Enter picks one" : ""}`);
+    canvas.removeAttribute("aria-hidden");
+    this.live = el("div", { class: "sr-only", "aria-live": "polite" }, map.root);
+    canvas.addEventListener("keydown", (e) => this.key(e));
+    canvas.addEventListener("focus", () => this.show());
+    canvas.addEventListener("blur", () => this.hide());
+  }
+
+  // After each layout: the grid's size, and a fresh cursor in the new SVG.
+  place(rows, cols, left, top, cellWidth, cellHeight = cellWidth) {
+    Object.assign(this, { rows, cols, left, top, cellWidth, cellHeight });
+    this.i = Math.min(this.i, rows - 1);
+    this.j = Math.min(this.j, cols - 1);
+    // two rings, the text's colour around the background's: one shows on any cell
+    this.box = svg("g", { class: "cursor", visibility: "hidden" }, this.map.svg);
+    svg("rect", { class: "outer", width: cellWidth, height: cellHeight }, this.box);
+    svg("rect", { class: "inner", x: 1.5, y: 1.5, width: Math.max(cellWidth - 3, 1), height: Math.max(cellHeight - 3, 1) }, this.box);
+  }
+
+  // After each draw: a focused cell's tooltip and words follow its new value.
+  redraw() {
+    if (this.map.canvas.matches(":focus")) this.show();
+  }
+
+  // A click puts the cursor where it clicked.
+  moveTo(i, j) {
+    Object.assign(this, { i, j });
+  }
+
+  key(event) {
+    const moves = {
+      ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1],
+      Home: [0, -this.cols], End: [0, this.cols],
+    };
+    if (moves[event.key]) {
+      const [di, dj] = moves[event.key];
+      this.i = Math.min(Math.max(this.i + di, 0), this.rows - 1);
+      this.j = Math.min(Math.max(this.j + dj, 0), this.cols - 1);
+      this.show();
+    } else if ((event.key === "Enter" || event.key === " ") && this.pick) {
+      this.pick(this.i, this.j);
+    } else if (event.key === "Escape") {
+      this.map.canvas.blur();
+    } else {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+  }
+
+  // The cursor on the focused cell, its tooltip beside it, and its words for a reader.
+  show() {
+    if (!this.box || !this.rows) return;
+    const { i, j, left, top, cellWidth, cellHeight } = this;
+    this.box.setAttribute("transform", `translate(${left + j * cellWidth},${top + i * cellHeight})`);
+    this.box.setAttribute("visibility", "visible");
+    const { tip, say } = this.describe(i, j);
+    const box = this.map.canvas.getBoundingClientRect();
+    const at = { clientX: box.left + (j + 1) * cellWidth, clientY: box.top + (i + 1) * cellHeight };
+    showTip(this.map.tip, this.map.canvas, this.map.geometry, at, tip);
+    this.live.textContent = say;
+  }
+
+  hide() {
+    this.box?.setAttribute("visibility", "hidden");
+    this.map.tip.hidden = true;
+  }
+}

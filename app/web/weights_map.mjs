@@ -10,7 +10,7 @@
 
 import { colourAt, decode, inkAt, largestOf, rgb, softmaxRows } from "./numeric.mjs";
 import {
-  FONT, GAP, SETTINGS_EVENT, cellAt, drawNextFrame, drawTokenAxes, el, framedPlot, paintCells,
+  CellCursor, FONT, GAP, SETTINGS_EVENT, cellAt, drawNextFrame, drawTokenAxes, el, framedPlot, paintCells,
   showTip, sizePlot, svg, takeServerSettings, textWidth, tokenLabels, valueTexts,
 } from "./drawing.mjs";
 
@@ -57,6 +57,11 @@ class WeightsMap {
     }
     framedPlot(this);
     this.offscreen = document.createElement("canvas");
+    this.cursor = new CellCursor(this, {
+      name: "W, normalised",
+      describe: (i, j) => this.describe(i, j),
+      pick: (i, j) => this.report.setTriggerValue("pick", { row: i, col: j }),
+    });
 
     this.settings = null; // what this page shows now
     this.served = null; // the settings the server last sent: a change there is the server's
@@ -156,6 +161,7 @@ class WeightsMap {
     const width = legendLeft + Math.max(20 + textWidth("0.00", d.statsFont), textWidth(d.valueTitle, d.statsFont)) + 8;
     this.geometry = { left, top, side, cell, statsLeft, legendLeft };
     sizePlot(this, width, height, left, top, side);
+    this.cursor.place(t, t, left, top, cell);
     this.note.textContent = d.note;
 
     // Axis labels: rows on the left, columns under the map.
@@ -239,6 +245,7 @@ class WeightsMap {
       }
     }
     for (const tick of this.ticks) tick.textContent = (top * tick.dataset.fraction).toFixed(2);
+    this.cursor.redraw();
   }
 
   // ---- pointer ----------------------------------------------------------------------
@@ -250,22 +257,27 @@ class WeightsMap {
       this.tip.hidden = true;
       return;
     }
-    const [i, j] = at;
+    showTip(this.tip, this.canvas, this.geometry, event, this.describe(...at).tip);
+  }
+
+  // A cell's tooltip, and the sentence a screen reader says for it.
+  describe(i, j) {
+    const t = this.data.t;
     const labels = this.data.labels;
-    showTip(
-      this.tip,
-      this.canvas,
-      this.geometry,
-      event,
-      `query i = ${i}: ${labels[i]}\nkey j = ${j}: ${labels[j]}\n` +
-        `w_ij = ${this.drawn.w[i * t + j].toFixed(4)}\nw′_ij = ${this.scores[i * t + j].toFixed(4)}\n` +
+    const w = this.drawn.w[i * t + j];
+    return {
+      tip:
+        `query i = ${i}: ${labels[i]}\nkey j = ${j}: ${labels[j]}\n` +
+        `w_ij = ${w.toFixed(4)}\nw′_ij = ${this.scores[i * t + j].toFixed(4)}\n` +
         `row ${i} sums to ${this.drawn.rows.sum[i].toFixed(3)}`,
-    );
+      say: `query ‘${labels[i]}’ attends to key ‘${labels[j]}’ with weight ${w.toFixed(2)}`,
+    };
   }
 
   pick(event) {
     const at = cellAt(this.canvas, this.data.t, event);
     if (!at) return;
+    this.cursor.moveTo(...at);
     this.report.setTriggerValue("pick", { row: at[0], col: at[1] });
   }
 }
