@@ -9,12 +9,16 @@ python -m pip install --quiet --disable-pip-version-check \
     -r requirements.txt -r tests/requirements.txt
 
 # The browser tests drive Debian's Chromium: Playwright's own browser download cannot
-# work offline, so install the distribution's package when it is missing.
-if ! command -v chromium >/dev/null 2>&1; then
+# work offline, so install the distribution's package when it is missing. The deploy tests
+# put Debian's HAProxy in front of the replicas.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+if ((${#missing[@]})); then
     if [ "$(id -u)" -eq 0 ]; then
-        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
+        sudo apt-get update -qq && sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 fi
 
