@@ -140,10 +140,11 @@ def weights_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.glob("model.safetensors")) / 2**20
 
 
-def report(results: dict[str, dict], repeats: int) -> str:
+def report(results: dict[str, dict], repeats: int, threads: int | None) -> str:
     lines = [
         f"Measured {dt.date.today()} on {attn_core_machine()}; medians of {repeats} runs, "
-        f"{PIECES} word pieces; random weights of the real shapes (tests/tiny_models.py).",
+        f"{PIECES} word pieces, {threads or 'default'} threads; random weights of the real "
+        "shapes (tests/tiny_models.py).",
         "",
         "| model | measured | time | floor | floor time | ratio | target |",
         "|---|---|---:|---|---:|---:|---:|",
@@ -193,8 +194,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 7")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "models.md")
+    parser.add_argument(
+        "--threads", type=int, help="BLAS and torch threads (default: the libraries' own)"
+    )
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
+    if args.threads:  # numpy's BLAS and torch alike, for a machine shared with other work
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+        torch.set_num_threads(args.threads)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         bare = peak_rss_mb(Path(tmp), open_model=False)
@@ -209,7 +219,7 @@ def main() -> None:
                 "weights_mb": weights_mb(folder),
             }
             print(name, json.dumps(results[name]), flush=True)
-    text = report(results, repeats)
+    text = report(results, repeats, args.threads)
     print(text)
     args.out.write_text(text)
 
