@@ -13,12 +13,13 @@ from types import MappingProxyType
 
 import streamlit as st
 
-from app import data, draw, sections, state
+from app import data, draw, memory, sections, state
 from app.view import Exports, Reading
 from attn_core import charts
 
 
 def main() -> None:
+    memory.watch(data.shrink_caches)  # once per process: the server within its memory
     state.init()
     present, step = bool(st.session_state["present"]), int(st.session_state["step"])
     st.set_page_config(

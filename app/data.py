@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 import attn_core
+from app import memory
 from attn_core import charts
 
 MODEL_NAME = attn_core.BUNDLED_MODEL
@@ -93,9 +94,16 @@ def get_all_heads(text: str, special_tokens: bool, merge_subwords: bool) -> attn
     heads of a 256-token text take 19 MB, and a data cache would unpickle a fresh copy on
     every rerun. Eight texts are kept.
     """
-    heads = attn_core.all_heads(
-        text, special_tokens=special_tokens, merge_subwords=merge_subwords, model=get_network()
-    )
+    pieces = get_embedding(text, "static", True, False)  # every word piece the network reads
+    with memory.heavy(
+        memory.heads_cost(len(pieces.tokens)),
+        "run the model for every head",
+        "A shorter text needs less (memory grows with the square of its word pieces).",
+        shrink_caches,
+    ):
+        heads = attn_core.all_heads(
+            text, special_tokens=special_tokens, merge_subwords=merge_subwords, model=get_network()
+        )
     heads.weights.flags.writeable = False
     return heads
 
@@ -146,7 +154,19 @@ def get_plane(
 def get_tsne(before: np.ndarray) -> np.ndarray:
     """The t-SNE map of the before points, (T, 2): once per text and vectors, never again
     for a move of W (``attn_core.reduce.mixed_plane`` places the after points)."""
-    return attn_core.reduce.tsne_map(before)
+    with memory.heavy(
+        memory.tsne_cost(len(before)),
+        "fit a t-SNE map",
+        "PCA maps the same points at almost no cost.",
+        shrink_caches,
+    ):
+        return attn_core.reduce.tsne_map(before)
+
+
+def shrink_caches() -> None:
+    """Empty the caches every viewer shares (not the model): each refills when next asked."""
+    for cache in (get_embedding, get_head, get_all_heads, get_plane, get_tsne, _cached_spec):
+        cache.clear()
 
 
 def chart(builder: Callable, *args, **kwargs) -> dict:

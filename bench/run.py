@@ -14,7 +14,10 @@ For texts of 16, 64, 128 and 256 word pieces it measures (medians of several run
                   (d_k 64) and at the widest projections (d_k 384), imitating layer 0, head 0
   every head      in the browser, once the network is loaded: from asking for every head
                   (step 9) to its 72 pictures drawn, each time on a text no cache has seen
-and once: the server's CPU time per text change (a new text of about 14 word pieces typed
+the t-SNE map's fit at 16 and 256 word pieces (once per text: a move of W does not fit
+it again), a real server's memory per viewer (a page open on 256 word pieces at d_k 384,
+and once it has trained; ``--memory`` measures only these two), and once: the server's
+CPU time per text change (a new text of about 14 word pieces typed
 into the default page, beside the 16-piece floor), the cold start (`streamlit run` to the
 first complete render) next to its own floor (a fresh process importing torch +
 sentence-transformers and loading the model, the heaviest way to open it; the page itself
@@ -48,6 +51,7 @@ from serve import (  # noqa: E402
     CHROMIUM_FLAGS,
     cpu_seconds,
     free_port,
+    serving,
     start_server,
     wait_healthy,
     wait_ready,
@@ -115,6 +119,34 @@ def training(text: str, model: attn_core.Model, d_k: int, repeats: int) -> float
         lambda: attn_core.train_projections(emb.vectors, target, start, steps=TRAIN_STEPS),
         repeats,
     )
+
+
+def tsne_time(text: str, model: attn_core.Model, repeats: int) -> float:
+    """Seconds for the geometry step's t-SNE map of a text (fitted once per text)."""
+    res = attn_core.self_attention(attn_core.embed(text, model=model).vectors)
+    attn_core.reduce.tsne_map(res.values[:8])  # scikit-learn imported outside the timing
+    return median_time(lambda: attn_core.reduce.tsne_map(res.values), repeats)
+
+
+def memory_report(texts: dict[int, str], model: attn_core.Model, repeats: int) -> list[str]:
+    """The t-SNE map's time, and a real server's memory per viewer, as report lines."""
+    from playwright.sync_api import sync_playwright
+    from sessions import server_per_viewer
+
+    tsne = {n: tsne_time(texts[n], model, repeats) for n in (16, 256)}
+    with serving() as (url, server), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        idle, trained = server_per_viewer(browser, url, server.pid, texts[256])
+        browser.close()
+    return [
+        "",
+        "| once | measured |",
+        "|---|---:|",
+        f"| t-SNE map at 16 word pieces | {ms(tsne[16])} |",
+        f"| t-SNE map at 256 word pieces | {ms(tsne[256])} |",
+        f"| server RSS per viewer, page open (256 word pieces, d_k 384) | {idle:.0f} MB |",
+        f"| server RSS per viewer, once it has trained there | {trained:.0f} MB more |",
+    ]
 
 
 def server_rerun(text: str, repeats: int) -> float:
@@ -452,6 +484,9 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, 16 and 256 only")
+    parser.add_argument(
+        "--memory", action="store_true", help="only t-SNE's time and the memory per viewer"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
     args = parser.parse_args()
     sizes = (16, 256) if args.quick else (16, 64, 128, 256)
@@ -461,6 +496,9 @@ def main() -> None:
 
     model = attn_core.load_model()
     texts = {n: text_with_pieces(n, model) for n in sizes}
+    if args.memory:
+        print("\n".join(memory_report(texts, model, repeats)))
+        return
     floors = {n: floor(texts[n], model, repeats) for n in sizes}
     reruns = {n: server_rerun(texts[n], repeats) for n in sizes}
     trainings = {
@@ -554,6 +592,7 @@ def main() -> None:
         f"| peak server RSS after the 256-token text | {rss:.0f} MB | | |",
         "| the same, then a trained head of it and every head of each text (the network loaded)"
         f" | {rss_head:.0f} MB | | |",
+        *memory_report(texts, model, repeats),
         "",
         "Targets: W's first change after a temperature, scale or mask input ≤ 50 ms at 16 and"
         " at 256 word pieces; the page settled ≤ 150 ms at 16 and ≤ 400 ms at 256; any other"

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,12 +45,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, script: str = "dashboard.py", log=None) -> subprocess.Popen:
-    """``streamlit run script`` on ``127.0.0.1:port``; output to ``log`` (a file) or nowhere."""
+def start_server(
+    port: int, script: str = "dashboard.py", log=None, options: Sequence[str] = ()
+) -> subprocess.Popen:
+    """``streamlit run script`` on ``127.0.0.1:port``; output to ``log`` (a file) or nowhere;
+    ``options`` are more of Streamlit's (``"--server.disconnectedSessionTTL", "5"``)."""
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)),
-            *("--server.address", "127.0.0.1", "--server.headless", "true"),
+            *("--server.address", "127.0.0.1", "--server.headless", "true", *options),
         ],
         cwd=ROOT,
         stdout=log or subprocess.DEVNULL,
@@ -74,10 +77,12 @@ def wait_healthy(url: str, timeout: float = START_SECONDS, server=None) -> None:
 
 
 @contextlib.contextmanager
-def serving(script: str = "dashboard.py", log=None) -> Iterator[tuple[str, subprocess.Popen]]:
+def serving(
+    script: str = "dashboard.py", log=None, options: Sequence[str] = ()
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """A server for the duration of a ``with`` block: ``(url, process)``."""
     port = free_port()
-    server = start_server(port, script, log)
+    server = start_server(port, script, log, options)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, server=server)

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import attn_core
-from app import data, draw, state
+from app import data, draw, memory, state
 from app.view import Exports, Reading, View
 from attn_core import charts
 
@@ -53,13 +53,10 @@ def geometry(reading: Reading, exports: Exports) -> None:
             "the same before, in all dimensions (not just the two drawn). Below 1: "
             "attention pulled the tokens together.",
         )
-        if method == "tsne":
-            plane = attn_core.reduce.mixed_plane(data.get_tsne(before), res.weights)
-        else:
-            plane = data.get_plane(before, res.output, method, features)
+        plane = map_of(before, res, method, features)
         if plane.explained is not None:
             st.caption(variance_kept(plane.explained))
-        if method == "tsne":
+        if plane.method == "tsne":
             st.caption(
                 "t-SNE keeps neighbourhoods, not distances: compare shapes only. It is "
                 "fitted on the grey points; each red point sits at its weighted mean of "
@@ -83,6 +80,19 @@ def geometry(reading: Reading, exports: Exports) -> None:
         width="content",
     )
     state.sync_url()
+
+
+def map_of(
+    before: np.ndarray, res: attn_core.AttentionResult, method: str, features: tuple[int, int]
+) -> attn_core.Plane:
+    """The 2-D map; PCA, with a message, where the server has no memory for t-SNE now."""
+    if method == "tsne":
+        try:
+            return attn_core.reduce.mixed_plane(data.get_tsne(before), res.weights)
+        except memory.Declined as declined:
+            st.warning(str(declined), icon=":material/memory:")
+            method = "pca"
+    return data.get_plane(before, res.output, method, features)
 
 
 def variance_kept(explained: tuple[float, float]) -> str:

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import attn_core
-from app import data, draw, links, state
+from app import data, draw, links, memory, state
 from app.view import Exports, View
 from attn_core import charts
 
@@ -74,8 +74,12 @@ def every_head(view: View, exports: Exports) -> None:
     special, merge = (
         (True, False) if view.real else (view.settings["special"], view.settings["merge"])
     )
-    with st.spinner("Running the model once for all 72 heads…"):
-        heads = data.get_all_heads(view.emb.text, special, merge)
+    try:
+        with st.spinner("Running the model once for all 72 heads…"):
+            heads = data.get_all_heads(view.emb.text, special, merge)
+    except memory.Declined as declined:
+        st.warning(str(declined), icon=":material/memory:")
+        return
     on_show = (int(st.session_state["layer"]), int(st.session_state["head"]))
 
     draw.chart(

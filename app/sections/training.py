@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 import attn_core
-from app import data, draw, links, state
+from app import data, draw, links, memory, state
 from app.view import Exports, View
 from attn_core import charts, export
 
@@ -61,17 +61,10 @@ def training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str], exports
         args=(KEY,),
     )
     if train:
-        bar = st.progress(0.0, text="Training…")
-
-        def on_step(done: int, total: int) -> None:
-            if done % 10 == 0 or done == total:
-                bar.progress(done / total, text=f"Training: step {done} of {total}")
-
-        run = attn_core.train_projections(
-            x, target, start, steps=steps, learning_rate=rate, on_step=on_step
-        )
-        data.viewer_shelf()[LATEST] = (key, run)
-        bar.empty()
+        try:
+            data.viewer_shelf()[LATEST] = (key, train_now(x, target, start, steps, rate))
+        except memory.Declined as declined:
+            st.warning(str(declined), icon=":material/memory:")
     what = "look at the previous token"
     if objective == "imitate":
         what = f"imitate layer {settings['layer']}, head {settings['head']}"
@@ -90,6 +83,30 @@ def training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str], exports
             "trained head's input, carry each token's position."
         )
     state.sync_url()
+
+
+def train_now(
+    x: np.ndarray, target: np.ndarray, start: attn_core.Projections, steps: int, rate: float
+) -> attn_core.Training:
+    """One training run with a progress bar, if the server has the memory for it."""
+    t, d = x.shape
+    with memory.heavy(
+        memory.training_cost(t, d, start.d_k),
+        f"train projections at d_k {start.d_k}",
+        "A smaller d_k or a shorter text needs less.",
+        data.shrink_caches,
+    ):
+        bar = st.progress(0.0, text="Training…")
+
+        def on_step(done: int, total: int) -> None:
+            if done % 10 == 0 or done == total:
+                bar.progress(done / total, text=f"Training: step {done} of {total}")
+
+        run = attn_core.train_projections(
+            x, target, start, steps=steps, learning_rate=rate, on_step=on_step
+        )
+        bar.empty()
+    return run
 
 
 def show_run(run: attn_core.Training, labels: list[str], what: str, shelf: dict) -> None:

@@ -1,0 +1,142 @@
+"""A classroom in one process: N viewers of the page, each training and showing every head.
+
+    python bench/sessions.py                      # 30 viewers, 256 word pieces, d_k 384
+    python bench/sessions.py --sessions 6 --max-rss-mb 1024
+
+Each viewer is a session of the page run by Streamlit's ``AppTest`` in this process, as a
+server runs them: it opens the page on a 256-word-piece text of its own, switches to
+learnable projections at d_k 384, presses Train, and shows every head of the model. All
+of them stay open. The process's resident memory is read after each stage; the run fails
+(exit code 1) if any session shows an error or a memory notice, or if the memory passes
+``--max-rss-mb``. ``AppTest`` keeps each page's elements, which a server sends on and
+forgets, so this is an upper bound on what a server holds per viewer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import WORDS, text_with_pieces  # noqa: E402
+
+import attn_core  # noqa: E402
+from app import memory  # noqa: E402
+
+MB = 2**20
+
+
+def viewer_text(k: int, pieces: int, model: attn_core.Model) -> str:
+    """Viewer ``k``'s own text of ``pieces`` word pieces: its first two words are its own."""
+    words = text_with_pieces(pieces, model).split()
+    vocabulary = sorted(set(WORDS))  # each one word piece
+    own = [vocabulary[k % len(vocabulary)], vocabulary[k // len(vocabulary) % len(vocabulary)]]
+    return " ".join([*own, *words[2:]])
+
+
+def open_viewer(text: str, d_k: int):
+    """A new session on ``text``, in learnable mode at ``d_k``: the page as first drawn."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
+    at.query_params.update({"text": text, "mode": "learnable", "d_k": str(d_k)})
+    return at.run()
+
+
+def problems(at) -> list[str]:
+    """What went wrong on the page: errors, or work declined for want of memory."""
+    found = [e.value for e in at.exception] + [e.value for e in at.error]
+    return found + [w.value for w in at.warning if "memory" in w.value]
+
+
+def resident(pid: int) -> int:
+    """A process's resident memory now, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def server_per_viewer(browser, url: str, pid: int, text: str, viewers: int = 4) -> tuple:
+    """MB a real server's memory grows by per page open on ``text`` in learnable mode at
+    d_k 384 (idle), and again per page once it has trained: ``(idle, trained)``, means."""
+    import re
+    import urllib.parse
+
+    from serve import wait_ready
+
+    link = urllib.parse.urlencode({"text": text, "mode": "learnable", "d_k": "384"})
+    pages, idle, trained = [], [], []
+    for _ in range(viewers):
+        before = resident(pid)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/?{link}")
+        wait_ready(page)
+        opened = resident(pid)
+        train = page.get_by_role("button", name=re.compile(r"Train$"))
+        train.scroll_into_view_if_needed()
+        train.click()
+        page.get_by_text(re.compile("^Learning to look")).wait_for(timeout=300_000)
+        wait_ready(page)
+        idle.append(opened - before)
+        trained.append(resident(pid) - opened)
+        pages.append(page)
+    for page in pages:
+        page.close()
+    # the first page also loads what every later one shares: it is left out
+    return (sum(idle[1:]) / (viewers - 1) / MB, sum(trained[1:]) / (viewers - 1) / MB)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--pieces", type=int, default=256)
+    parser.add_argument("--d-k", type=int, default=384)
+    parser.add_argument("--max-rss-mb", type=float, default=1024.0)
+    args = parser.parse_args(argv)
+    model = attn_core.load_model()
+    texts = [viewer_text(k, args.pieces, model) for k in range(args.sessions)]
+    viewers, failed = [], 0
+    start = peak = memory.rss_bytes()
+    idle, trained = [], []
+    print(f"process before any viewer: {start / MB:.0f} MB")
+    for k, text in enumerate(texts):
+        before = memory.rss_bytes()
+        at = open_viewer(text, args.d_k)
+        opened = memory.rss_bytes()
+        at.button(key="train").click().run()
+        at.run()  # the whole page, as the next rerun draws it
+        done = memory.rss_bytes()
+        at.toggle(key="heads").set_value(True).run()
+        shown = memory.rss_bytes()
+        ok = any(c.value.startswith("Learning to") for c in at.caption)
+        ok = ok and any("heads" in (el.proto.spec or "") for el in at.get("vega_lite_chart"))
+        found = problems(at) + ([] if ok else ["no training run or no heads on the page"])
+        failed += bool(found)
+        viewers.append(at)  # every viewer stays open
+        idle.append(opened - before)
+        trained.append(done - opened)
+        peak = max(peak, shown)
+        print(
+            f"viewer {k + 1:2d}: opened +{(opened - before) / MB:.0f} MB, trained "
+            f"+{(done - opened) / MB:.0f} MB, every head +{(shown - done) / MB:.0f} MB, "
+            f"process {shown / MB:.0f} MB" + (f"  PROBLEM: {found}" if found else ""),
+            flush=True,
+        )
+    n = len(viewers)
+    print(
+        f"{n} viewers open, {failed} with a problem; process peak {peak / MB:.0f} MB "
+        f"(limit {args.max_rss_mb:.0f}); per viewer: opened {sum(idle) / n / MB:.1f} MB, "
+        f"trained {sum(trained) / n / MB:.1f} MB"
+    )
+    return 0 if failed == 0 and peak <= args.max_rss_mb * MB else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault(memory.LIMIT_ENV, "4096")  # measure, do not decline: 4 GB
+    sys.exit(main())

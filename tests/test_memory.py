@@ -1,0 +1,190 @@
+"""The server within its memory: its limit, heavy work declined near it, closed pages
+released, and a classroom of viewers in one process."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from pagetest import assert_clean, chart_specs, new_app, open_link, rows, value_title
+
+import attn_core
+from app import memory
+
+ROOT = Path(__file__).resolve().parents[1]
+MB = 2**20
+
+
+@pytest.fixture
+def cgroups(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """cgroup v2 and v1 limit files of our own, absent until a test writes them."""
+    v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
+    monkeypatch.setattr(memory, "CGROUP_FILES", (v2, v1))
+    monkeypatch.delenv(memory.LIMIT_ENV, raising=False)
+    return v2, v1
+
+
+def test_the_limit_comes_from_the_setting_then_the_container_then_a_default(cgroups, monkeypatch):
+    v2, v1 = cgroups
+    assert memory.limit_bytes() == memory.DEFAULT_LIMIT_MB * MB
+    v1.write_text("9223372036854771712\n")  # cgroup v1 without a limit
+    assert memory.limit_bytes() == memory.DEFAULT_LIMIT_MB * MB
+    v1.write_text("734003200\n")
+    assert memory.limit_bytes() == 734003200
+    v2.write_text("max\n")  # v2 without a limit: v1's file is the next to ask
+    assert memory.limit_bytes() == 734003200
+    v2.write_text("536870912\n")
+    assert memory.limit_bytes() == 536870912
+    monkeypatch.setenv(memory.LIMIT_ENV, "300")  # the setting wins
+    assert memory.limit_bytes() == 300 * MB
+    for bad in ("-5", "0", "nan", "inf", "lots"):
+        monkeypatch.setenv(memory.LIMIT_ENV, bad)
+        assert memory.limit_bytes() == 536870912
+
+
+def test_rss_is_this_process_resident_memory():
+    status = Path("/proc/self/status").read_text()
+    vm_rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
+    assert memory.rss_bytes() == pytest.approx(vm_rss, rel=0.05)
+
+
+def test_a_training_run_costs_no_less_than_it_keeps(rng):
+    t, d, d_k = 40, 24, 16
+    x = rng.normal(size=(t, d))  # (T, d)
+    start = attn_core.random_projections(d, d_k, seed=0)
+    run = attn_core.train_projections(x, attn_core.previous_token_target(t), start, steps=50)
+    kept = run.weights.nbytes + run.trained.w_q.nbytes + run.trained.w_k.nbytes
+    assert kept < memory.training_cost(t, d, d_k)
+    assert memory.training_cost(256, 384, 384) < 40 * MB  # the widest run, while it runs
+
+
+def test_heavy_work_is_declined_near_the_limit_and_the_page_still_draws(monkeypatch):
+    """A limit below what the process uses already: every heavy step says why it did not
+    run and what to do; the light steps draw as they always do."""
+    monkeypatch.setenv(memory.LIMIT_ENV, str(memory.rss_bytes() / MB))
+    at = new_app().run()
+    assert_clean(at)
+    assert scores_drawn(at) == len(attn_core.embed("hi how are you").tokens) ** 2  # step 3
+    at.button(key="train").click().run()
+    assert_clean(at)
+    declined = [w.value for w in at.warning]
+    assert any(
+        "near its memory limit" in w and "train projections at d_k 64" in w and "smaller d_k" in w
+        for w in declined
+    ), declined
+    at.run()
+    assert any("Press Train" in i.value for i in at.info)  # nothing was trained
+    at.toggle(key="heads").set_value(True).run()
+    assert_clean(at)
+    assert any("run the model for every head" in w.value for w in at.warning)
+    assert not any("heads" in s.get("datasets", {}) for s in chart_specs(at))
+    at.button_group(key="method").set_value("tsne").run()
+    assert_clean(at)
+    assert any("fit a t-SNE map" in w.value and "PCA" in w.value for w in at.warning)
+    geometry = next(s for s in chart_specs(at) if "x (before)" in str(s))
+    assert "PC 1" in str(geometry)  # PCA drew the map instead
+    monkeypatch.delenv(memory.LIMIT_ENV)  # room again: the same page trains
+    at.button(key="train").click().run()
+    assert_clean(at)
+    assert not at.warning
+    assert any(c.value.startswith("Learning to") for c in at.caption)
+
+
+def test_a_link_to_heavy_work_near_the_limit_still_opens(monkeypatch):
+    monkeypatch.setenv(memory.LIMIT_ENV, str(memory.rss_bytes() / MB))
+    text = "the cat sat on the mat"
+    at = open_link({"text": text, "heads": "1", "method": "tsne"})
+    assert_clean(at)
+    assert len(at.warning) == 2  # every head, and the t-SNE map
+    assert scores_drawn(at) == len(attn_core.embed(text).tokens) ** 2
+
+
+def scores_drawn(at) -> int:
+    """How many cells step 3's chart of W′ shows (step 2's X beside it)."""
+    assert any(value_title(s) == "x" for s in chart_specs(at))
+    spec = next(s for s in chart_specs(at) if value_title(s) == "w′_ij")
+    return len(rows(spec))
+
+
+def test_thirty_viewers_train_and_show_every_head_within_a_gigabyte():
+    """bench/sessions.py in a process of its own: 30 sessions, each on a 256-word-piece
+    text of its own, training at d_k 384 and showing every head; none shows a problem and
+    the process stays within 1 GB."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sessions.py"), "--sessions", "30"],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        cwd=ROOT,
+    )
+    summary = done.stdout.strip().splitlines()[-1]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert summary.startswith("30 viewers open, 0 with a problem"), summary
+    peak = float(re.search(r"process peak (\d+) MB", summary).group(1))
+    assert peak <= 1024
+
+
+def test_closed_pages_are_released(tmp_path):
+    """A real server with a 5 s reconnect window: four pages each train at d_k 384 on 256
+    word pieces, then close. Their training runs go when they close, the rest of their
+    state once the window has passed; the server says so and its memory comes back."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+    from serve import CHROMIUM_FLAGS, serving, wait_ready
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from run import text_with_pieces
+
+    text = text_with_pieces(256, attn_core.load_model())
+    link = urllib.parse.urlencode({"text": text, "mode": "learnable", "d_k": "384"})
+    log_path = tmp_path / "server.log"
+    options = ("--server.disconnectedSessionTTL", "5")
+    with (
+        open(log_path, "w") as log,
+        serving(log=log, options=options) as (url, server),
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        pages = []
+        for _ in range(4):
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/?{link}")
+            wait_ready(page)
+            train = page.get_by_role("button", name=re.compile(r"Train$"))
+            train.scroll_into_view_if_needed()
+            train.click()
+            page.get_by_text(re.compile("^Learning to look")).wait_for(timeout=300_000)
+            wait_ready(page)
+            pages.append(page)
+        rss = resident(server.pid)
+        for page in pages:
+            page.close()
+        released = wait_for_log(log_path, re.compile(r"Released the state of (\d+) closed"), 4)
+        assert released == 4
+        after = resident(server.pid)
+        browser.close()
+    assert after < rss - 20 * MB, (rss / MB, after / MB)  # four pages' worth came back
+
+
+def resident(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
+
+
+def wait_for_log(path: Path, line: re.Pattern, total: int, timeout: float = 120.0) -> int:
+    """Until the server log's matching lines count ``total`` (summed); returns the sum."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while time.monotonic() < deadline:
+        seen = sum(int(m.group(1)) for m in line.finditer(path.read_text()))
+        if seen >= total:
+            return seen
+        time.sleep(0.2)  # polling the log, not waiting a fixed time
+    return seen
