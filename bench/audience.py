@@ -1,7 +1,7 @@
 """An audience without browsers: many viewers speaking Streamlit's own websocket protocol.
 
     python bench/audience.py --url http://127.0.0.1:8080 --sessions 30 --changes 5
-    python bench/audience.py --url http://127.0.0.1:8501 --pids 1234   # RSS per idle session
+    python bench/audience.py --url http://127.0.0.1:8501 --pids 1234   # + RSS and CPU
 
 Each viewer does what a browser does on the wire: an HTTP request for the page first (its
 cookie jar keeps whatever the balancer sets, so its websocket goes to the same replica),
@@ -11,7 +11,8 @@ page's ForwardMsg deltas named (the text area ``Text``, the switch ``Keep [CLS] 
 Changes alternate: a text of the viewer's own, then a move of the switch. Each change is
 timed from its BackMsg to the run's ``script_finished``; every answer's token strip must
 carry that viewer's marker and nobody else's. All viewers open the page first; once all
-are open and idle, the servers' RSS is read (``--pids``), then the changes start.
+are open and idle, the servers' RSS is read (``--pids``), then the changes start (the
+servers' CPU time over them is read too).
 
 Loopback only, bounded in viewers, changes and time; exits 1 on any error or crossed text.
 """
@@ -22,7 +23,6 @@ import argparse
 import asyncio
 import http.cookiejar
 import ipaddress
-import os
 import sys
 import time
 import urllib.request
@@ -33,6 +33,10 @@ from urllib.parse import urlsplit
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from serve import cpu_seconds
 
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 MAX_SESSIONS, MAX_CHANGES, MAX_DURATION = 500, 50, 1800.0
@@ -121,6 +125,7 @@ class Viewer:
             additional_headers={"Cookie": self.cookie_header()},
             max_size=None,
             open_timeout=30,
+            ping_interval=None,  # as a browser: it answers the server's pings, sends none
         )
         return await self.run()
 
@@ -233,7 +238,7 @@ async def audience(
     while report.opened + len(report.errors) < sessions and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     rss_all = rss_bytes(pids)
-    started = time.perf_counter()
+    cpu, started = sum(map(cpu_seconds, pids)), time.perf_counter()
     gate.set()
     async with asyncio.timeout(max(deadline - time.monotonic(), 0) + RUN_TIMEOUT):
         await asyncio.gather(first, *rest)
@@ -241,6 +246,7 @@ async def audience(
     return {
         "report": report,
         "seconds": seconds,
+        "cpu": sum(map(cpu_seconds, pids)) - cpu,
         "rss_per_session": (rss_all - rss_one) / max(report.opened - 1, 1),
         "rss": rss_all,
     }
@@ -259,7 +265,8 @@ def summary(result: dict, sessions: int, changes: int) -> str:
     if result["rss"]:
         lines.append(
             f"server RSS {result['rss'] / 2**20:.0f} MB with every viewer open, "
-            f"{result['rss_per_session'] / 2**20:.2f} MB per idle session"
+            f"{result['rss_per_session'] / 2**20:.2f} MB per idle session; server CPU "
+            f"{result['cpu'] / max(done, 1) * 1000:.0f} ms per change"
         )
     return "\n".join(lines)
 
@@ -290,5 +297,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.nice(10)  # the viewers are not the server: the server has the cores first
     sys.exit(main())

@@ -172,59 +172,60 @@ def serving_replica(page: Page) -> str:
     return next(c["value"] for c in page.context.cookies() if c["name"] == COOKIE)
 
 
-def test_a_killed_replica_leaves_the_rotation_and_its_page_comes_back_elsewhere(browser):
+def test_a_killed_replica_leaves_the_rotation_and_its_page_comes_back_elsewhere(browser, two):
     """Kill the replica serving a page: the balancer stops sending anyone there, the page
     reconnects to the other replica (its cookie names a dead one: the balancer redispatches),
-    whose new session reads the address bar and shows the same text and temperature."""
+    whose new session reads the address bar and shows the same text and temperature.
+
+    Last in this file: it kills one of the module's two replicas."""
     text = "the river bank was steep"
-    with deployed(2, "replicas-killed.log") as two:
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        sockets = []
-        page.on("websocket", lambda ws: sockets.append(ws))
-        page.goto(two.url)
-        wait_ready(page)
-        box = page.get_by_label("Text", exact=True)
-        box.fill(text)
-        box.press("Control+Enter")
-        page.wait_for_function("() => location.search.includes('river')")
-        tau = page.get_by_role("slider", name="Temperature τ")
-        tau.scroll_into_view_if_needed()
-        tau.focus()
-        tau.press("End")  # τ = 5
-        page.wait_for_function("() => location.search.includes('temperature=5')")
-        wait_ready(page)
-        address = page.url
-        dead = serving_replica(page)
-        (survivor,) = set(two.replicas) - {dead}
-        frames = []
-        page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f)))
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    page.goto(two.url)
+    wait_ready(page)
+    box = page.get_by_label("Text", exact=True)
+    box.fill(text)
+    box.press("Control+Enter")
+    page.wait_for_function("() => location.search.includes('river')")
+    tau = page.get_by_role("slider", name="Temperature τ")
+    tau.scroll_into_view_if_needed()
+    tau.focus()
+    tau.press("End")  # τ = 5
+    page.wait_for_function("() => location.search.includes('temperature=5')")
+    wait_ready(page)
+    address = page.url
+    dead = serving_replica(page)
+    (survivor,) = set(two.replicas) - {dead}
+    frames = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f)))
 
-        os.kill(two.replicas[dead], signal.SIGKILL)
-        # The page's next websocket is on the survivor, and its new session has run the page.
-        page.wait_for_function(
-            "() => document.querySelector('[data-testid=stApp]')"
-            ".getAttribute('data-test-connection-state') !== 'CONNECTED'"
-        )
-        deadline = time.monotonic() + 120
-        while not frames:
-            assert time.monotonic() < deadline, "no run on the surviving replica"
-            page.wait_for_timeout(50)
-        wait_ready(page)
-        assert len(sockets) == 2 and serving_replica(page) == survivor
-        assert page.url == address
-        expect(box).to_have_value(text)
-        expect(tau).to_have_value("5")
-        strip = page.locator('[data-testid="stCode"]').first
-        expect(strip).to_have_text("[CLS]  ·  the  ·  river  ·  bank  ·  was  ·  steep  ·  [SEP]")
-        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    os.kill(two.replicas[dead], signal.SIGKILL)
+    # The page's next websocket is on the survivor, and its new session has run the page.
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')"
+        ".getAttribute('data-test-connection-state') !== 'CONNECTED'"
+    )
+    deadline = time.monotonic() + 120
+    while not frames:
+        assert time.monotonic() < deadline, "no run on the surviving replica"
+        page.wait_for_timeout(50)
+    wait_ready(page)
+    assert len(sockets) == 2 and serving_replica(page) == survivor
+    assert page.url == address
+    expect(box).to_have_value(text)
+    expect(tau).to_have_value("5")
+    strip = page.locator('[data-testid="stCode"]').first
+    expect(strip).to_have_text("[CLS]  ·  the  ·  river  ·  bank  ·  was  ·  steep  ·  [SEP]")
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
-        # Out of the rotation: new viewers go to the survivor, and so does a dead cookie.
-        wait_in_rotation(two.url, {survivor})
-        assert replica_named(two.url, cookie=dead) == survivor
-        # The page keeps working on its new replica, from the same settings.
-        page.get_by_text("Keep [CLS] and [SEP]").click()
-        page.wait_for_function("() => location.search.includes('special=0')")
-        wait_ready(page)
-        expect(strip).to_have_text("the  ·  river  ·  bank  ·  was  ·  steep")
-        expect(tau).to_have_value("5")
-        assert serving_replica(page) == survivor
+    # Out of the rotation: new viewers go to the survivor, and so does a dead cookie.
+    wait_in_rotation(two.url, {survivor})
+    assert replica_named(two.url, cookie=dead) == survivor
+    # The page keeps working on its new replica, from the same settings.
+    page.get_by_text("Keep [CLS] and [SEP]").click()
+    page.wait_for_function("() => location.search.includes('special=0')")
+    wait_ready(page)
+    expect(strip).to_have_text("the  ·  river  ·  bank  ·  was  ·  steep")
+    expect(tau).to_have_value("5")
+    assert serving_replica(page) == survivor
