@@ -1,6 +1,7 @@
 """An audience without browsers: many viewers speaking Streamlit's own websocket protocol.
 
     python bench/audience.py --url http://127.0.0.1:8080 --sessions 30 --changes 5
+    python bench/audience.py --url http://127.0.0.1:8080 --sessions 300 --think 60
     python bench/audience.py --url http://127.0.0.1:8501 --pids 1234   # + RSS and CPU
 
 Each viewer does what a browser does on the wire: an HTTP request for the page first (its
@@ -8,7 +9,8 @@ cookie jar keeps whatever the balancer sets, so its websocket goes to the same r
 then ``/_stcore/stream`` with the ``streamlit`` subprotocol and the cookies, a BackMsg
 ``rerun_script`` for the first run, and one more per change carrying the widget states the
 page's ForwardMsg deltas named (the text area ``Text``, the switch ``Keep [CLS] and [SEP]``).
-Changes alternate: a text of the viewer's own, then a move of the switch. Each change is
+Changes alternate: a text of the viewer's own, then a move of the switch; ``--think`` spreads
+them (a viewer reads 0 to 2 x think seconds before each; 0: everyone at once). Each change is
 timed from its BackMsg to the run's ``script_finished``; every answer's token strip must
 carry that viewer's marker and nobody else's. All viewers open the page first; once all
 are open and idle, the servers' RSS is read (``--pids``), then the changes start (the
@@ -23,6 +25,7 @@ import argparse
 import asyncio
 import http.cookiejar
 import ipaddress
+import random
 import sys
 import time
 import urllib.request
@@ -195,7 +198,9 @@ class Viewer:
             await self.ws.close()
 
 
-async def one_viewer(viewer: Viewer, changes: int, deadline: float, report: Report, gate) -> None:
+async def one_viewer(
+    viewer: Viewer, changes: int, think: float, deadline: float, report: Report, gate
+) -> None:
     try:
         await viewer.open()
         report.opened += 1
@@ -203,7 +208,9 @@ async def one_viewer(viewer: Viewer, changes: int, deadline: float, report: Repo
         report.errors.append(f"viewer {viewer.number} opening: {type(exc).__name__}: {exc}")
     try:
         await gate.wait()
+        reading = random.Random(viewer.number)
         for change in range(changes if viewer.ws is not None else 0):
+            await asyncio.sleep(reading.uniform(0, 2 * think))
             if time.monotonic() > deadline:
                 break
             seconds = await viewer.change(change)
@@ -221,19 +228,21 @@ async def one_viewer(viewer: Viewer, changes: int, deadline: float, report: Repo
 
 
 async def audience(
-    url: str, sessions: int, changes: int, duration: float, pids: list[int]
+    url: str, sessions: int, changes: int, think: float, duration: float, pids: list[int]
 ) -> dict[str, float]:
-    """Open ``sessions`` viewers, then let each make ``changes``; the figures of the run."""
+    """Open ``sessions`` viewers, then let each make ``changes``, each after reading the page
+    for a random 0 to 2 x ``think`` seconds; the figures of the run."""
     deadline = time.monotonic() + duration
     report, gate = Report(), asyncio.Event()
     viewers = [Viewer(url, n) for n in range(sessions)]
     # The first viewer alone fills the caches every later one shares.
-    first = asyncio.create_task(one_viewer(viewers[0], changes, deadline, report, gate))
+    first = asyncio.create_task(one_viewer(viewers[0], changes, think, deadline, report, gate))
     while report.opened == 0 and not report.errors and not first.done():
         await asyncio.sleep(0.05)
     rss_one = rss_bytes(pids)
     rest = [
-        asyncio.create_task(one_viewer(v, changes, deadline, report, gate)) for v in viewers[1:]
+        asyncio.create_task(one_viewer(v, changes, think, deadline, report, gate))
+        for v in viewers[1:]
     ]
     while report.opened + len(report.errors) < sessions and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -276,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default="http://127.0.0.1:8501", help="the page (loopback)")
     parser.add_argument("--sessions", type=int, default=30, help=f"viewers, 1..{MAX_SESSIONS}")
     parser.add_argument("--changes", type=int, default=5, help=f"per viewer, 1..{MAX_CHANGES}")
+    parser.add_argument(
+        "--think", type=float, default=0, help="mean seconds between a viewer's changes"
+    )
     parser.add_argument("--duration", type=float, default=600, help="seconds, at most 1800")
     parser.add_argument("--pids", type=int, nargs="*", default=[], help="the servers' pids")
     args = parser.parse_args(argv)
@@ -285,9 +297,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if not (1 <= args.sessions <= MAX_SESSIONS and 1 <= args.changes <= MAX_CHANGES):
         parser.error(f"sessions and changes must be in 1..{MAX_SESSIONS} and 1..{MAX_CHANGES}")
+    if not 0 <= args.think <= args.duration:
+        parser.error("think must be in 0..duration seconds")
     if not 0 < args.duration <= MAX_DURATION:
         parser.error(f"duration must be in (0, {MAX_DURATION:.0f}] seconds")
-    result = asyncio.run(audience(url, args.sessions, args.changes, args.duration, args.pids))
+    figures = (args.sessions, args.changes, args.think, args.duration, args.pids)
+    result = asyncio.run(audience(url, *figures))
     print(summary(result, args.sessions, args.changes))
     for error in result["report"].errors[:20]:
         print("  error:", error)
