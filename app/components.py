@@ -42,3 +42,6 @@ COMPARISON = st.components.v2.component(
 CLICKER = st.components.v2.component("attention.clicker", js=bundle("clicker.mjs"))
 """Presentation mode's keys: a remote's Page Down / Page Up turn the page whatever has
 focus, before a focused slider or switch can take them."""
+PAGE = st.components.v2.component("attention.page", js=bundle("page.mjs"))
+"""The page's scrolling regions (long formulas, code, a chart's frame on a phone) made
+reachable by keyboard."""

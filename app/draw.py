@@ -16,6 +16,8 @@ from app import data
 from attn_core import charts
 
 PAGE_CSS = """<style>
+[data-testid="stCaptionContainer"] { color: inherit; opacity: 0.8; }
+[data-scroll-focus]:focus-visible { outline: 3px solid #2171b5; outline-offset: 2px; }
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding-left: 0.75rem; padding-right: 0.75rem; }
   [data-testid="stVegaLiteChart"] {
@@ -24,8 +26,10 @@ PAGE_CSS = """<style>
   }
 }
 </style>"""
-"""On a phone, a chart wider than the screen scrolls inside its own frame (outlined, so it
-reads as one) instead of running off the edge: a fixed stylesheet, no user text in it."""
+"""Captions in the theme's text colour, lightened to keep 4.5:1 in either theme (Streamlit's
+own grey is 4.4:1 on white); a scrolling region focused by keyboard shows a ring; on a
+phone, a chart wider than the screen scrolls inside its own frame (outlined, so it reads as
+one) instead of running off the edge. A fixed stylesheet, no user text in it."""
 PRESENTATION_CSS = """<style>
 html { font-size: 20px; }
 [data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 1.5rem; }

@@ -156,6 +156,7 @@ def sidebar(contents: Sequence[tuple[str, str]]) -> None:
         if not st.session_state["present"]:  # one element: a line a step
             st.markdown("  \n".join(f"[{title}](#{key})" for key, title in contents))
         share_link()
+        components.PAGE(key="page_keys")  # scrolling regions reachable by keyboard
 
 
 def share_link() -> None:

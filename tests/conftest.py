@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import pytest
 from pagetest import assert_clean, new_app
@@ -53,3 +58,36 @@ def app() -> AppTest:
     at = new_app().run()
     assert_clean(at)
     return at
+
+
+OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
+"""Screenshots and server logs of the browser tests."""
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run dashboard.py` on a free loopback port, stopped after the module."""
+    from serve import serving
+
+    OUTPUT.mkdir(exist_ok=True)
+    with (OUTPUT / "streamlit-server.log").open("w") as log, serving(log=log) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(served) -> str:
+    return served[0]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, driven by Playwright (whose own browser download needs a network)."""
+    from playwright.sync_api import sync_playwright
+    from serve import CHROMIUM_FLAGS
+
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is required: apt-get install -y chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()

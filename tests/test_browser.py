@@ -5,10 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,30 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from conftest import OUTPUT
+from playwright.sync_api import Page, expect
+from serve import wait_ready
 
 import attn_core
 from app import sections
 from attn_core import charts
-
-ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "test-output"
-sys.path.insert(0, str(ROOT / "bench"))
-
-from serve import CHROMIUM_FLAGS, serving, wait_ready  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run dashboard.py` on a free loopback port, stopped after the module."""
-    OUTPUT.mkdir(exist_ok=True)
-    with (OUTPUT / "streamlit-server.log").open("w") as log, serving(log=log) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def server(served) -> str:
-    return served[0]
 
 
 @contextmanager
@@ -50,16 +31,6 @@ def server_paused(process: subprocess.Popen) -> Iterator[None]:
         yield
     finally:
         os.kill(process.pid, signal.SIGCONT)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is required: apt-get install -y chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

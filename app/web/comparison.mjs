@@ -3,7 +3,7 @@
 
 import { colourAt, decode, inkAt, largestOf, rgb, softmaxRows } from "./numeric.mjs";
 import {
-  FONT, GAP, cellAt, drawNextFrame, drawTokenAxes, el, follow, paintCells, relayoutOnResize,
+  CellCursor, FONT, GAP, cellAt, drawNextFrame, drawTokenAxes, el, follow, paintCells, relayoutOnResize,
   showTip, sizePlot, svg, takeServerSettings, tokenLabels, valueTexts,
 } from "./drawing.mjs";
 
@@ -22,9 +22,10 @@ class ComparisonMaps {
       const node = svg("svg", { role: "img" }, plot);
       const canvas = el("canvas", { "aria-hidden": "true" }, plot);
       const tip = el("div", { class: "tip", hidden: "" }, plot);
-      const one = { panel, plot, svg: node, canvas, tip };
+      const one = { root: panel, panel, plot, svg: node, canvas, tip };
       canvas.addEventListener("pointermove", (e) => this.hover(one, e));
       canvas.addEventListener("pointerleave", () => (tip.hidden = true));
+      one.cursor = new CellCursor(one, { name: "W", describe: (i, j) => this.describe(one, i, j) });
       return one;
     });
     this.scratch = document.createElement("canvas");
@@ -112,6 +113,9 @@ class ComparisonMaps {
       one.svg.replaceChildren();
       one.svg.setAttribute("aria-label", names[k]);
       sizePlot(one, width, height, left, top, side);
+      one.geometry = this.geometry;
+      one.cursor.rename(names[k]);
+      one.cursor.place(t, t, left, top, cell);
 
       const title = svg("text", { x: 0, y: d.titleFont, ...font, "font-size": d.titleFont, "font-weight": "bold", fill: ink, class: "title" }, one.svg);
       title.textContent = names[k];
@@ -161,6 +165,7 @@ class ComparisonMaps {
         });
       }
       for (const tick of one.ticks) tick.textContent = (low + span * tick.dataset.fraction).toFixed(2);
+      one.cursor.redraw();
     });
   }
 
@@ -171,17 +176,17 @@ class ComparisonMaps {
       one.tip.hidden = true;
       return;
     }
-    const [i, j] = at;
-    const labels = this.data.labels;
-    const values = this.drawn[this.panels.indexOf(one)][0];
-    showTip(
-      one.tip,
-      one.canvas,
-      this.geometry,
-      event,
-      `query i = ${i}: ${labels[i]}\nkey j = ${j}: ${labels[j]}\n` +
-        `${one.valueTitle} = ${values[i * t + j].toFixed(4)}`,
-    );
+    showTip(one.tip, one.canvas, this.geometry, event, this.describe(one, ...at).tip);
+  }
+
+  // A cell of one panel: its tooltip, and the sentence a screen reader says for it.
+  describe(one, i, j) {
+    const { t, labels } = this.data;
+    const value = this.drawn[this.panels.indexOf(one)][0][i * t + j];
+    return {
+      tip: `query i = ${i}: ${labels[i]}\nkey j = ${j}: ${labels[j]}\n${one.valueTitle} = ${value.toFixed(4)}`,
+      say: `${one.panel.dataset.name}: query ‘${labels[i]}’, key ‘${labels[j]}’: ${value.toFixed(2)}`,
+    };
   }
 }
 

@@ -214,12 +214,17 @@ export class CellCursor {
     canvas.setAttribute("tabindex", "0");
     canvas.setAttribute("role", "application");
     canvas.setAttribute("aria-roledescription", "map of cells");
-    canvas.setAttribute("aria-label", `${name}: the arrow keys move between cells${pick ? ", Enter picks one" : ""}`);
     canvas.removeAttribute("aria-hidden");
+    this.rename(name);
     this.live = el("div", { class: "sr-only", "aria-live": "polite" }, map.root);
     canvas.addEventListener("keydown", (e) => this.key(e));
     canvas.addEventListener("focus", () => this.show());
     canvas.addEventListener("blur", () => this.hide());
+  }
+
+  rename(name) {
+    const keys = `the arrow keys move between cells${this.pick ? ", Enter picks one" : ""}`;
+    this.map.canvas.setAttribute("aria-label", `${name}: ${keys}`);
   }
 
   // After each layout: the grid's size, and a fresh cursor in the new SVG.

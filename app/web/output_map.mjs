@@ -3,7 +3,7 @@
 
 import { colourAt, decode, largestOf, rgb, rowLengths, softmaxRows, tick } from "./numeric.mjs";
 import {
-  FONT, GAP, cellAt, drawRowNames, el, follow, framedPlot, paintCells,
+  CellCursor, FONT, GAP, cellAt, drawRowNames, el, follow, framedPlot, paintCells,
   relayoutOnResize, showTip, sizePlot, svg, takeServerSettings, textWidth, tokenLabels,
 } from "./drawing.mjs";
 
@@ -24,6 +24,7 @@ class OutputMap {
     this.pending = false;
     this.canvas.addEventListener("pointermove", (e) => this.hover(e));
     this.canvas.addEventListener("pointerleave", () => (this.tip.hidden = true));
+    this.cursor = new CellCursor(this, { name: "Y = W V", describe: (i, k) => this.describe(i, k) });
     relayoutOnResize(this);
   }
 
@@ -102,6 +103,7 @@ class OutputMap {
     this.geometry = { left, top, cellsWidth, rowHeight };
     this.stops = d.stops.map(rgb);
     sizePlot(this, width, height, left, top, cellsWidth, cellsHeight);
+    this.cursor.place(d.t, d.d, left, top, cellsWidth / d.d, rowHeight);
     this.svg.replaceChildren();
     this.svg.setAttribute("aria-label", `Y = W ${d.mixed.toUpperCase()}, token by dimension, and the length of each row`);
     this.note.textContent = d.note;
@@ -175,24 +177,30 @@ class OutputMap {
         texts[i].textContent = lengths[i].toFixed(2);
       }
     }
+    this.cursor.redraw();
   }
 
   hover(event) {
-    const { t, d, labels, valueTitle } = this.data;
+    const { t, d } = this.data;
     const at = cellAt(this.canvas, t, event, d);
     if (!at || !this.drawn) {
       this.tip.hidden = true;
       return;
     }
-    const [i, k] = at;
-    showTip(
-      this.tip,
-      this.canvas,
-      this.geometry,
-      event,
-      `token i = ${i}: ${labels[i]}\ndimension ${k}\n${valueTitle} = ${this.drawn.y[i * d + k].toFixed(4)}\n` +
-        `‖y_${i}‖ = ${this.drawn.lengths[i].toFixed(4)}`,
-    );
+    showTip(this.tip, this.canvas, this.geometry, event, this.describe(...at).tip);
+  }
+
+  // A cell's tooltip, and the sentence a screen reader says for it.
+  describe(i, k) {
+    const { d, labels, valueTitle } = this.data;
+    const value = this.drawn.y[i * d + k];
+    const length = this.drawn.lengths[i];
+    return {
+      tip:
+        `token i = ${i}: ${labels[i]}\ndimension ${k}\n${valueTitle} = ${value.toFixed(4)}\n` +
+        `‖y_${i}‖ = ${length.toFixed(4)}`,
+      say: `token ‘${labels[i]}’, dimension ${k}: ${value.toFixed(2)}; the row's length ${length.toFixed(2)}`,
+    };
   }
 }
 
