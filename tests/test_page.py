@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import streamlit as st
 from pagetest import (
@@ -72,7 +71,6 @@ def test_unusual_text_renders(app, text):
     app.text_area(key="text").set_value(text).run()
     assert_clean(app)
     table = weights_table(app)
-    np.testing.assert_allclose(table["row sum"], 1.0)
     assert table["query"].is_unique  # every position keeps its own row
 
 

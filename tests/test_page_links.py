@@ -87,7 +87,6 @@ def test_a_hostile_link_is_fixed_with_visible_notices():
     assert at.selectbox(key="focus").value == 0  # past the last token
     assert at.radio(key="mode").value == "free"
     assert len(at.text_area(key="text").value) == 2000
-    np.testing.assert_allclose(weights_table(at)["row sum"], 1.0)
     assert "model" not in at.query_params  # unknown keys are dropped from the address
 
 

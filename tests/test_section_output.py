@@ -11,11 +11,13 @@ import pytest
 from pagetest import (
     assert_clean,
     chart_specs,
+    maps_sent,
     move_map,
     output_map,
     output_shown,
     output_sum,
     points,
+    weights_map,
 )
 from PIL import Image
 
@@ -57,7 +59,7 @@ def test_y_is_drawn_in_the_page_from_the_scores_and_the_vectors_w_mixes(app, hi)
 
 
 def weights_labels(at) -> list[str]:
-    return json.loads(next(el for el in at.get("bidi_component")).proto.json)["labels"]
+    return weights_map(at)["labels"]
 
 
 def test_with_projections_y_mixes_v(app, hi):
@@ -87,7 +89,7 @@ def test_y_exports_what_the_page_draws_under_the_settings_now(app, hi):
     settings in the export list: the image's colours and each row's length."""
     move_map(app, temperature=0.5)
     assert_clean(app)
-    assert app.get("bidi_component") == []
+    assert maps_sent(app) == []
     names = app.run().selectbox(key="export_chart").options
     assert {"Y, token by dimension", "Lengths of the rows of Y"} <= set(names)
     res = attn_core.self_attention(hi.vectors, temperature=0.5)

@@ -10,6 +10,7 @@ from pagetest import (
     chart_specs,
     click_map,
     comparison_maps,
+    maps_sent,
     move_map,
     rows,
     value_title,
@@ -25,7 +26,6 @@ def test_numbers_on_the_page_match_the_engine(app, hi):
     emb = hi
     res = attn_core.self_attention(emb.vectors)
     table = weights_table(app)
-    np.testing.assert_allclose(table["row sum"], 1.0)
     np.testing.assert_allclose(table["entropy (bits)"], res.entropy)
     np.testing.assert_allclose(table["largest weight"], res.weights.max(axis=1))
     spread = attn_core.spread_ratio(res.x, res.output)
@@ -66,7 +66,7 @@ def test_moving_the_map_reruns_only_what_follows_from_w(app, hi):
     move_map(app, temperature=0.5)
     assert_clean(app)
     # neither the map nor step 8's comparison is sent again: both follow in the page
-    assert app.get("bidi_component") == []
+    assert maps_sent(app) == []
     redrawn = [el.value for el in app.latex]
     res = attn_core.self_attention(hi.vectors, temperature=0.5)
     assert any(f"{res.weights[0, 0]:.4f}" in latex for latex in redrawn)  # one weight, w_00
@@ -131,7 +131,6 @@ def test_stretch_reaches_the_comparison_and_keeps_the_weights(app):
     app.run()
     assert weights_map(app)["settings"]["stretch"] is True
     assert comparison_maps(app)["settings"]["stretch"] is True  # what the page starts from
-    np.testing.assert_allclose(weights_table(app)["row sum"], 1.0)
 
 
 def test_a_click_on_the_map_focuses_its_row_and_shows_that_weight(app, hi):
@@ -171,4 +170,3 @@ def test_temperature_scale_and_causal_controls(app, hi):
     table = weights_table(app)
     assert table["largest weight"].iloc[0] == 1.0  # the first token sees only itself
     assert table["entropy (bits)"].iloc[0] == 0.0
-    np.testing.assert_allclose(table["row sum"], 1.0)
