@@ -13,6 +13,8 @@ from serve import wait_ready
 
 import attn_core
 
+pytestmark = pytest.mark.browser
+
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 """axe-core's rules for WCAG 2.1 levels A and AA."""
 TEXT = "text=I+sat+on+the+river+bank+and+watched+the+water"

@@ -22,6 +22,8 @@ import attn_core
 from app import sections
 from attn_core import charts
 
+pytestmark = pytest.mark.browser
+
 
 @contextmanager
 def server_paused(process: subprocess.Popen) -> Iterator[None]:
