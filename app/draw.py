@@ -18,6 +18,12 @@ from attn_core import charts
 PAGE_CSS = """<style>
 [data-testid="stCaptionContainer"] { color: inherit; opacity: 0.8; }
 [data-scroll-focus]:focus-visible { outline: 3px solid #2171b5; outline-offset: 2px; }
+@media (prefers-reduced-motion: reduce) {
+  *, *::before, *::after {
+    animation-duration: 0.01ms !important; animation-iteration-count: 1 !important;
+    transition-duration: 0.01ms !important; scroll-behavior: auto !important;
+  }
+}
 @media (max-width: 640px) {
   [data-testid="stMainBlockContainer"] { padding-left: 0.75rem; padding-right: 0.75rem; }
   [data-testid="stVegaLiteChart"] {
@@ -27,7 +33,8 @@ PAGE_CSS = """<style>
 }
 </style>"""
 """Captions in the theme's text colour, lightened to keep 4.5:1 in either theme (Streamlit's
-own grey is 4.4:1 on white); a scrolling region focused by keyboard shows a ring; on a
+own grey is 4.4:1 on white); a scrolling region focused by keyboard shows a ring; nothing
+moves for a viewer who asked for reduced motion; on a
 phone, a chart wider than the screen scrolls inside its own frame (outlined, so it reads as
 one) instead of running off the edge. A fixed stylesheet, no user text in it."""
 PRESENTATION_CSS = """<style>

@@ -95,3 +95,18 @@ def test_y_and_the_comparison_take_the_keyboard_too(page: Page):
         panel = page.locator(f'.w-comparison .panel[data-name="{name}"]')
         tab_to(page, panel.locator("canvas"))
         expect(panel.locator("[aria-live=polite]")).to_contain_text(f"{name}: query ‘[CLS]’")
+
+
+def test_nothing_moves_for_a_viewer_who_asked_for_reduced_motion(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, reduced_motion="reduce")
+    page = context.new_page()
+    page.goto(server)
+    wait_ready(page)
+    durations = page.evaluate(
+        """() => [...document.querySelectorAll('button, [data-testid="stSidebar"], a')]
+             .map(e => getComputedStyle(e))
+             .flatMap(s => [s.transitionDuration, s.animationDuration])
+             .flatMap(d => d.split(',').map(v => parseFloat(v)))"""
+    )
+    assert durations and max(durations) <= 0.001
+    context.close()

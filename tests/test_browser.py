@@ -273,6 +273,16 @@ def test_the_map_of_w_works_by_keyboard(page: Page):
     expect(canvas).to_be_focused()
     cursor = page.locator(f"{MAP} g.cursor")
     expect(cursor).to_have_attribute("visibility", "visible")
+    # what the map shows, in one sentence read with its name
+    summary = page.locator(f"{MAP} #" + canvas.get_attribute("aria-describedby"))
+    i, j = np.unravel_index(np.argmax(res.weights), res.weights.shape)
+    tokens = ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
+    strongest = "itself" if i == j else f"‘{tokens[j]}’"
+    expect(summary).to_have_text(
+        f"W, 6 tokens: the strongest weight is ‘{tokens[i]}’ to {strongest}, "
+        f"{res.weights[i, j]:.2f}; mean entropy {res.entropy.mean():.1f} bits of at most "
+        f"{np.log2(6):.1f}"
+    )
     live = page.locator(f"{MAP} [aria-live=polite]")
     expect(live).to_have_text(
         f"query ‘[CLS]’ attends to key ‘[CLS]’ with weight {res.weights[0, 0]:.2f}"

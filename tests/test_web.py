@@ -90,6 +90,20 @@ def test_the_page_row_lengths_and_largest_value(rng):
     assert top == y.max() and floor == -1.0
 
 
+def test_the_strongest_cell_and_the_mean_that_summaries_name(rng):
+    w = rng.random((6, 9)) - 0.7
+    (plain, absolute, mean) = run(
+        ("strongestCell", [f64(w), 6, 9]),
+        ("strongestCell", [f64(w), 6, 9, True]),
+        ("meanOf", [f64(w)]),
+    )
+    i, j = np.unravel_index(np.argmax(w), w.shape)
+    assert plain == [int(i), int(j), w[i, j]]
+    i, j = np.unravel_index(np.argmax(np.abs(w)), w.shape)
+    assert absolute == [int(i), int(j), w[i, j]]
+    assert mean == pytest.approx(w.mean(), rel=1e-13)
+
+
 def test_largest_of_takes_more_values_than_an_engine_takes_arguments():
     """2·256² weights: past V8's argument limit, which a spread into Math.max would hit."""
     big = np.zeros(2 * 256 * 256)

@@ -1,7 +1,7 @@
 // Step 8's comparison: the parameter-free W, the projections' W and their difference,
 // recomputed in the browser whenever the map of W moves (see app/weights_map.py).
 
-import { colourAt, decode, inkAt, largestOf, rgb, softmaxRows } from "./numeric.mjs";
+import { colourAt, decode, inkAt, largestOf, rgb, softmaxRows, strongestCell } from "./numeric.mjs";
 import {
   CellCursor, FONT, GAP, cellAt, drawNextFrame, drawTokenAxes, el, follow, paintCells, relayoutOnResize,
   showTip, sizePlot, svg, takeServerSettings, tokenLabels, valueTexts,
@@ -165,6 +165,11 @@ class ComparisonMaps {
         });
       }
       for (const tick of one.ticks) tick.textContent = (low + span * tick.dataset.fraction).toFixed(2);
+      const [i, j, value] = strongestCell(values, t, t, one.diverging);
+      const [a, b] = [d.labels[i], i === j ? "itself" : `‘${d.labels[j]}’`];
+      const what = one.diverging ? "largest change" : "strongest weight";
+      const shown = one.diverging && value > 0 ? `+${value.toFixed(2)}` : value.toFixed(2);
+      one.cursor.summarise(`${one.name}, ${t} tokens: the ${what} is ‘${a}’ to ${b}, ${shown}`);
       one.cursor.redraw();
     });
   }

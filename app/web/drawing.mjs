@@ -207,6 +207,8 @@ export function relayoutOnResize(maps) {
 // a click does, Escape leaves. The focused cell shows its tooltip, and a polite live region
 // says what it holds. map has canvas, svg, tip, geometry and root; describe(i, j) gives
 // { tip, say } for a cell; pick(i, j) is what a click does (none: the map only reads).
+let summaries = 0; // ids for the maps' summaries, unique in the page
+
 export class CellCursor {
   constructor(map, { name, describe, pick = null }) {
     Object.assign(this, { map, describe, pick, i: 0, j: 0, rows: 0, cols: 0 });
@@ -217,6 +219,9 @@ export class CellCursor {
     canvas.removeAttribute("aria-hidden");
     this.rename(name);
     this.live = el("div", { class: "sr-only", "aria-live": "polite" }, map.root);
+    // what the whole map shows for this text, read with its name (not announced on change)
+    this.summary = el("div", { class: "sr-only", id: `map-summary-${++summaries}` }, map.root);
+    canvas.setAttribute("aria-describedby", this.summary.id);
     canvas.addEventListener("keydown", (e) => this.key(e));
     canvas.addEventListener("focus", () => this.show());
     canvas.addEventListener("blur", () => this.hide());
@@ -241,6 +246,11 @@ export class CellCursor {
   // After each draw: a focused cell's tooltip and words follow its new value.
   redraw() {
     if (this.map.canvas.matches(":focus")) this.show();
+  }
+
+  // One sentence on what the map shows now, for a screen reader.
+  summarise(text) {
+    this.summary.textContent = text;
   }
 
   // A click puts the cursor where it clicked.

@@ -83,3 +83,22 @@ export function rowLengths(matrix, rows, cols) {
 export function tick(value) {
   return String(+value.toPrecision(2)).replace("-", "−");
 }
+
+// The cell with the largest value (by magnitude when absolute) of a rows x cols matrix,
+// the first one on a tie: [i, j, value].
+export function strongestCell(values, rows, cols, absolute = false) {
+  let best = 0;
+  for (let k = 1; k < rows * cols; k++) {
+    const a = absolute ? Math.abs(values[k]) : values[k];
+    const b = absolute ? Math.abs(values[best]) : values[best];
+    if (a > b) best = k;
+  }
+  return [Math.floor(best / cols), best % cols, values[best]];
+}
+
+// The mean of values (any array or typed array).
+export function meanOf(values) {
+  let sum = 0;
+  for (let k = 0; k < values.length; k++) sum += values[k];
+  return values.length ? sum / values.length : 0;
+}

@@ -177,6 +177,12 @@ class OutputMap {
         texts[i].textContent = lengths[i].toFixed(2);
       }
     }
+    const order = Array.from(lengths.keys()).sort((a, b) => lengths[b] - lengths[a]);
+    const [top, bottom] = [order[0], order[order.length - 1]];
+    this.cursor.summarise(
+      `Y, ${d.t} tokens by ${d.d} dimensions: the longest row is ‘${d.labels[top]}’, ${lengths[top].toFixed(2)}, ` +
+        `the shortest ‘${d.labels[bottom]}’, ${lengths[bottom].toFixed(2)}; the longest ${d.mixed}ⱼ is ${this.longest.toFixed(2)}`,
+    );
     this.cursor.redraw();
   }
 

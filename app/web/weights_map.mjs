@@ -8,7 +8,9 @@
 // redraws what depends on W; every move is announced to the maps that follow W (step 5's
 // Y, step 8's comparison) through a window event.
 
-import { colourAt, decode, inkAt, largestOf, rgb, softmaxRows } from "./numeric.mjs";
+import {
+  colourAt, decode, inkAt, largestOf, meanOf, rgb, softmaxRows, strongestCell,
+} from "./numeric.mjs";
 import {
   CellCursor, FONT, GAP, SETTINGS_EVENT, cellAt, drawNextFrame, drawTokenAxes, el, framedPlot, paintCells,
   showTip, sizePlot, svg, takeServerSettings, textWidth, tokenLabels, valueTexts,
@@ -245,6 +247,12 @@ class WeightsMap {
       }
     }
     for (const tick of this.ticks) tick.textContent = (top * tick.dataset.fraction).toFixed(2);
+    const [i, j, strongest] = strongestCell(w, t, t);
+    const names = d.labels;
+    this.cursor.summarise(
+      `W, ${t} tokens: the strongest weight is ‘${names[i]}’ to ${i === j ? "itself" : `‘${names[j]}’`}, ` +
+        `${strongest.toFixed(2)}; mean entropy ${meanOf(rows.entropy).toFixed(1)} bits of at most ${most.toFixed(1)}`,
+    );
     this.cursor.redraw();
   }
 
