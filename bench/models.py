@@ -144,7 +144,8 @@ def report(results: dict[str, dict], repeats: int, threads: int | None) -> str:
     lines = [
         f"Measured {dt.date.today()} on {attn_core_machine()}; medians of {repeats} runs, "
         f"{PIECES} word pieces, {threads or 'default'} threads; random weights of the real "
-        "shapes (tests/tiny_models.py).",
+        "shapes (tests/tiny_models.py). Load average at the end (other work on the machine): "
+        f"{os.getloadavg()[1]:.1f} over 5 minutes.",
         "",
         "| model | measured | time | floor | floor time | ratio | target |",
         "|---|---|---:|---|---:|---:|---:|",
