@@ -28,7 +28,7 @@ def main() -> None:
         layout="wide",
         initial_sidebar_state="collapsed" if present else "auto",
     )
-    state.sidebar([(s.KEY, s.TITLE) for s in sections.ALL])
+    state.sidebar([(s.KEY, sections.title(s)) for s in sections.ALL])
     st.markdown(draw.PAGE_CSS, unsafe_allow_html=True)  # a fixed stylesheet only
     if present:
         st.markdown(draw.PRESENTATION_CSS, unsafe_allow_html=True)  # a fixed stylesheet only
@@ -77,7 +77,7 @@ def read_the_text(messages) -> Reading | None:
 
 @st.fragment(key=sections.ATTENTION_KEY)
 def attention(shown: list, reading: Reading, above: Exports) -> None:
-    """Steps 3-9: scores, weights, output and all that follows from them.
+    """Steps 3-10: scores, weights, output and all that follows from them.
 
     A fragment: their controls (temperature, mask, projections) rerun these steps alone;
     the text, its tokens and X above stay as they are. The export list starts from the
@@ -99,10 +99,11 @@ def boxes_with_controls(shown: list) -> list:
     boxes = []
     for section in shown:
         where = draw.heading(
-            section.KEY, section.TITLE, sections.explanation(section, real), large=large
+            section.KEY, sections.title(section), sections.explanation(section, real), large=large
         )
-        with where:
-            section.controls(real)
+        if hasattr(section, "controls"):
+            with where:
+                section.controls(real)
         boxes.append((section, where))
     return boxes
 

@@ -388,7 +388,7 @@ def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browse
     # titles (each move once marked every element of steps 3-10, and unmarked them)
     marked = page.evaluate("() => window.markedWaiting")
     assert marked, "the observer saw no element marked (the map's own is)"
-    titles = [s.TITLE for s in sections.ATTENTION]
+    titles = [sections.title(s) for s in sections.ATTENTION]
     assert not [text for text in marked if any(t in text for t in titles)], marked
     context.close()
 

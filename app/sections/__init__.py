@@ -3,10 +3,12 @@
 Every step module has the same interface:
 
 - ``KEY``: its anchor on the page (``#geometry``) and the name of its charts' shelf;
-- ``TITLE`` and ``EXPLANATION``, the one line under the title (``IN_A_HEAD``, where
-  present, replaces it when the page shows a trained head);
-- ``controls(real)``: the widgets of its settings, drawn before anything is computed,
-  since steps above may need them (section 8's projections shape section 3's scores);
+- ``TITLE`` (its number comes from its place in ``ALL``: ``title``) and ``EXPLANATION``,
+  the one line under the title (``IN_A_HEAD``, where present, replaces it when the page
+  shows a trained head);
+- ``controls(real)``, where it has settings drawn above its charts: the widgets, drawn
+  before anything is computed, since steps above may need them (section 8's projections
+  shape section 3's scores). Controls that sit beside a chart are drawn in its fragment;
 - ``render(page, exports)``: what it shows, from a ``view.Reading`` (steps 1-2) or a
   ``view.View`` (steps 3-9), putting its charts on ``exports``;
 - ``FOLLOWS_W``, where present: the keys of its fragments that show what W makes. W's
@@ -46,6 +48,11 @@ def following_w(present: bool, step: int) -> list[str]:
     ``FOLLOWS_W``): what reruns when W's settings move in the browser."""
     shown = [PRESENTED[step - 1]] if present else ALL
     return [key for section in shown for key in getattr(section, "FOLLOWS_W", ())]
+
+
+def title(step) -> str:
+    """The step's heading: its number, from its place in the walkthrough, and its title."""
+    return f"{ALL.index(step) + 1} · {step.TITLE}"
 
 
 def explanation(step, real: bool) -> str:

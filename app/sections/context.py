@@ -1,4 +1,4 @@
-"""Step 7: context awareness. The same word in two sentences: one vector before attention
+"""Context awareness. The same word in two sentences: one vector before attention
 (static vectors ignore the sentence), two different ones after."""
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ from app.view import Exports, Reading, View
 from attn_core import charts
 
 KEY = "context"
-TITLE = "7 · Context awareness"
+TITLE = "Context awareness"
 EXPLANATION = "The same word in two sentences: one vector before attention, two different after."
 AFTER = "context.after"
 """The word after attention, in both texts: what W's settings change here. It redraws alone
 (a fragment of this key) when they move; the second sentence and the word stay as they are."""
 FOLLOWS_W = (AFTER,)
-
-
-def controls(real: bool) -> None:
-    """The second sentence sits in the fragment that compares the two."""
 
 
 def render(view: View, exports: Exports) -> None:

@@ -1,4 +1,4 @@
-"""Step 2: each token becomes a vector, the rows of X."""
+"""Each token becomes a vector, the rows of X."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from app import draw
 from app.view import Exports, Reading
 
 KEY = "x"
-TITLE = "2 · Embeddings X"
+TITLE = "Embeddings X"
 EXPLANATION = "Each token becomes a row of 384 numbers. Static vectors ignore the other words."
 IN_A_HEAD = (
     "X is what enters the chosen layer: the model's hidden states (for layer 0, word and "

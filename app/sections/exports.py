@@ -1,4 +1,4 @@
-"""Step 9: take it with you. Any chart on screen as PNG or SVG, the matrices as CSV or
+"""Take it with you. Any chart on screen as PNG or SVG, the matrices as CSV or
 NumPy, and a snapshot that a notebook can reproduce. Each file is made only when its
 button is clicked."""
 
@@ -14,15 +14,11 @@ from app.view import Exports, View
 from attn_core import export
 
 KEY = "export"
-TITLE = "10 · Take it with you"
+TITLE = "Take it with you"
 EXPLANATION = (
     "Any chart as PNG or SVG, the matrices as CSV or NumPy, and a snapshot a notebook can "
     "reproduce."
 )
-
-
-def controls(real: bool) -> None:
-    """What to take is chosen in the fragment that offers it."""
 
 
 def render(view: View, exports: Exports) -> None:

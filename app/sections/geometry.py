@@ -1,4 +1,4 @@
-"""Step 6: before and after attention in one 2-D map: the points shift closer together."""
+"""Before and after attention in one 2-D map: the points shift closer together."""
 
 from __future__ import annotations
 
@@ -11,17 +11,13 @@ from app.view import Exports, Reading, View
 from attn_core import charts
 
 KEY = "geometry"
-TITLE = "6 · Geometry"
+TITLE = "Geometry"
 EXPLANATION = "Before and after attention, in one 2-D map: the points shift closer together."
 MAP_ON_STAGE = draw.STAGE - 40
 """The map's plot on a projector: with its legend and axes, a 1080-line screen's free height."""
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "raw": "Two raw features"}
 FOLLOWS_W = (KEY,)
 """The map follows W: it redraws alone when W's settings move."""
-
-
-def controls(real: bool) -> None:
-    """The map's controls sit beside it, in the fragment that draws it."""
 
 
 def render(view: View, exports: Exports) -> None:

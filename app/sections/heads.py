@@ -1,4 +1,4 @@
-"""Step 9: every head at once. The model's 72 trained heads on your text, the heads that
+"""Every head at once. The model's 72 trained heads on your text, the heads that
 follow a pattern, and attention followed through the layers (head average and rollout)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from app.view import Exports, View
 from attn_core import charts
 
 KEY = "heads"
-TITLE = "9 · Every head at once"
+TITLE = "Every head at once"
 EXPLANATION = (
     "The model has 6 layers of 12 trained heads. Each learnt its own W_q, W_k: some look at "
     "the previous token, some at [SEP], some at the same word."
@@ -27,10 +27,6 @@ PATTERN_NAMES = {
 }
 GRID, RANKING = "heads_grid", "heads_ranking"
 """Widget keys: a click on the grid, a row picked in the ranking."""
-
-
-def controls(real: bool) -> None:
-    """The step's controls sit beside its charts, in the fragment that draws them."""
 
 
 def render(view: View, exports: Exports) -> None:

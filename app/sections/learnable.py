@@ -1,4 +1,4 @@
-"""Step 8: learnable projections. Q, K, V from W_q, W_k, W_v (random, or a trained head's),
+"""Learnable projections. Q, K, V from W_q, W_k, W_v (random, or a trained head's),
 the W they make beside the parameter-free W, and training them towards a pattern."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from app.view import Exports, View
 from attn_core import charts
 
 KEY = "learnable"
-TITLE = "8 · Learnable projections"
+TITLE = "Learnable projections"
 EXPLANATION = (
     "Real transformers learn W_q, W_k, W_v. Random ones are the starting point; training "
     "moves them towards a pattern."

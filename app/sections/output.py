@@ -1,4 +1,4 @@
-"""Step 5: Y = W X, and one token's row of W written out as the actual weighted sum."""
+"""Y = W X, and one token's row of W written out as the actual weighted sum."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from app.view import Exports, Reading, View
 from attn_core import charts
 
 KEY = "output"
-TITLE = "5 · Output Y = W X"
+TITLE = "Output Y = W X"
 EXPLANATION = "Each token's new vector is a weighted mix of the vectors, using its row of W."
 FOCUS = "output.focus"
 """The token focus redraws alone (a fragment of this key)."""
@@ -26,10 +26,6 @@ FOLLOWS_W = (FOCUS_ROW,)
 """The focus's row follows W: it redraws alone when W's settings move (Y follows in the page)."""
 OUTPUT_MAP = "w_output"
 """The key of the component that draws Y."""
-
-
-def controls(real: bool) -> None:
-    """The token focus lives below Y, in its own fragment."""
 
 
 def render(view: View, exports: Exports) -> None:

@@ -1,4 +1,4 @@
-"""Step 3: W′, the dot product of every pair of tokens."""
+"""W′, the dot product of every pair of tokens."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ from app.view import Exports, View
 from attn_core import charts
 
 KEY = "scores"
-TITLE = "3 · Unnormalised W′"
+TITLE = "Unnormalised W′"
 EXPLANATION = "Every pair of tokens gets a dot product: large when two vectors point the same way."
-
-
-def controls(real: bool) -> None:
-    """W′ has no settings of its own: the projections of step 8 decide how it is made."""
 
 
 def render(view: View, exports: Exports) -> None:

@@ -1,4 +1,4 @@
-"""Step 1: the text, and the tokens the model cuts it into."""
+"""The text, and the tokens the model cuts it into."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import streamlit as st
 from app.view import Exports, Reading
 
 KEY = "text"
-TITLE = "1 · Text and tokens"
+TITLE = "Text and tokens"
 EXPLANATION = "What you type, cut into the pieces the model reads."
 MAX_CHARS = 200_000
 EXAMPLES = {

@@ -1,5 +1,5 @@
-"""Step 8, continued: watch projections learn. From the random W_q, W_k of step 8, gradient
-steps make W more like a target pattern; a slider replays every saved step."""
+"""Learnable projections, continued: watch them learn. From the random W_q, W_k above,
+gradient steps make W more like a target pattern; a slider replays every saved step."""
 
 from __future__ import annotations
 

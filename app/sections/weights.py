@@ -1,4 +1,4 @@
-"""Step 4: W, each row of W′ through a softmax; and how close a trained head's W is to the
+"""W, each row of W′ through a softmax; and how close a trained head's W is to the
 attention the model itself reported."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from app.view import Exports, Reading, View
 from attn_core import charts
 
 KEY = "weights"
-TITLE = "4 · Normalised W"
+TITLE = "Normalised W"
 EXPLANATION = "Each row goes through a softmax: positive weights that add up to 1."
 MAP = "w_map"
 """The map's key: W with its temperature, scale, mask and stretch, recomputed in the browser."""
@@ -33,11 +33,6 @@ ARITHMETIC = "weights.cell.arithmetic"
 move: the terms of the score, and the words around them, stay as they are."""
 FOLLOWS_W = (SHOWN, ARITHMETIC)
 """This step's fragments that show what W makes (see ``sections.following_w``)."""
-
-
-def controls(real: bool) -> None:
-    """W's own controls (temperature, scale, mask, stretch) are drawn with it, in the map,
-    so that it follows them in the browser."""
 
 
 def settings_moved() -> None:
