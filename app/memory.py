@@ -28,8 +28,9 @@ from streamlit.logger import get_logger
 
 LIMIT_ENV = "ATTN_MEMORY_LIMIT_MB"
 DEFAULT_LIMIT_MB = 1024
-"""When neither the container nor the environment says: Community Cloud's largest tier."""
-SHRINK_AT = 0.75
+"""When neither the container nor the environment says (README, Deploy: what one replica
+holds within it)."""
+SHRINK_AT = 0.70
 """Share of the limit above which the watcher empties the shared caches."""
 HEAVY_UP_TO = 0.90
 """Heavy work starts only if the server stays under this share of the limit with it."""

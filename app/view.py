@@ -15,9 +15,9 @@ import numpy as np
 
 import attn_core
 
-VIEWS_KEPT = 2
-"""Attention under the settings now and the ones before (a mask switched back): each
-keeps both kinds of attention, about 7 MB at 256 tokens and d_k 384."""
+VIEWS_KEPT = 1
+"""Attention under the settings now, for every step a run draws: it keeps both kinds of
+attention, about 7 MB at 256 tokens and d_k 384, for as long as the viewer's page is open."""
 ATTENTION_SETTINGS = ("mode", "scale", "temperature", "causal", "seed", "d_k", "init")
 """What attention reads of a reading's settings (``attn_core.attention_for``)."""
 
@@ -42,7 +42,7 @@ class Reading:
         return self.settings["mode"] == "real"
 
     def view(self, settings: Mapping[str, object]) -> View:
-        """Attention of this reading under ``settings``, kept for the last few settings.
+        """Attention of this reading under ``settings``, kept for the latest settings.
 
         The steps that follow W are fragments that rerun alone, each asking for the
         attention under the settings of the moment; a full run asks once per fragment.
