@@ -12,9 +12,9 @@ page's ForwardMsg deltas named (the text area ``Text``, the switch ``Keep [CLS] 
 Changes alternate: a text of the viewer's own, then a move of the switch; ``--think`` spreads
 them (a viewer reads 0 to 2 x think seconds before each; 0: everyone at once). Each change is
 timed from its BackMsg to the run's ``script_finished``; every answer's token strip must
-carry that viewer's marker and nobody else's. All viewers open the page first; once all
-are open and idle, the servers' RSS is read (``--pids``), then the changes start (the
-servers' CPU time over them is read too).
+carry that viewer's marker and nobody else's. All viewers open the page first (16 at a
+time); once all are open and idle, the servers' RSS is read (``--pids``), then the changes
+start (the servers' CPU time over them is read too).
 
 Loopback only, bounded in viewers, changes and time; exits 1 on any error or crossed text.
 """
@@ -46,6 +46,8 @@ MAX_SESSIONS, MAX_CHANGES, MAX_DURATION = 500, 50, 1800.0
 RUN_TIMEOUT = 120.0
 """Seconds one run may take before it counts as an error (a busy server is slow)."""
 TEXT, SWITCH = "Text", "Keep [CLS] and [SEP]"
+ARRIVING = 16
+"""Viewers opening the page at once: a room arrives over a minute, not in one instant."""
 
 
 @dataclass
@@ -198,16 +200,25 @@ class Viewer:
             await self.ws.close()
 
 
+@dataclass
+class Start:
+    """When viewers may open the page (``ARRIVING`` at once) and start their changes."""
+
+    arriving: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ARRIVING))
+    changes: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 async def one_viewer(
-    viewer: Viewer, changes: int, think: float, deadline: float, report: Report, gate
+    viewer: Viewer, changes: int, think: float, deadline: float, report: Report, start: Start
 ) -> None:
     try:
-        await viewer.open()
+        async with start.arriving:
+            await viewer.open()
         report.opened += 1
     except Exception as exc:  # a refused connection or a timeout counts against the run
         report.errors.append(f"viewer {viewer.number} opening: {type(exc).__name__}: {exc}")
     try:
-        await gate.wait()
+        await start.changes.wait()
         reading = random.Random(viewer.number)
         for change in range(changes if viewer.ws is not None else 0):
             await asyncio.sleep(reading.uniform(0, 2 * think))
@@ -233,22 +244,22 @@ async def audience(
     """Open ``sessions`` viewers, then let each make ``changes``, each after reading the page
     for a random 0 to 2 x ``think`` seconds; the figures of the run."""
     deadline = time.monotonic() + duration
-    report, gate = Report(), asyncio.Event()
+    report, start = Report(), Start()
     viewers = [Viewer(url, n) for n in range(sessions)]
     # The first viewer alone fills the caches every later one shares.
-    first = asyncio.create_task(one_viewer(viewers[0], changes, think, deadline, report, gate))
+    first = asyncio.create_task(one_viewer(viewers[0], changes, think, deadline, report, start))
     while report.opened == 0 and not report.errors and not first.done():
         await asyncio.sleep(0.05)
     rss_one = rss_bytes(pids)
     rest = [
-        asyncio.create_task(one_viewer(v, changes, think, deadline, report, gate))
+        asyncio.create_task(one_viewer(v, changes, think, deadline, report, start))
         for v in viewers[1:]
     ]
     while report.opened + len(report.errors) < sessions and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     rss_all = rss_bytes(pids)
     cpu, started = sum(map(cpu_seconds, pids)), time.perf_counter()
-    gate.set()
+    start.changes.set()
     async with asyncio.timeout(max(deadline - time.monotonic(), 0) + RUN_TIMEOUT):
         await asyncio.gather(first, *rest)
     seconds = time.perf_counter() - started
