@@ -91,3 +91,16 @@ def browser():
         b = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A new visitor's page (1400 x 1000), ready: connected, script done, no skeleton."""
+    from serve import wait_ready
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.goto(server)
+    wait_ready(pg)
+    yield pg
+    context.close()

@@ -4,8 +4,6 @@ answers the keyboard too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
@@ -52,16 +50,6 @@ def test_no_serious_or_critical_wcag_violation(browser, server, axe, query, widt
         for node in v["nodes"]
     ]
     assert serious == [], "\n".join(serious)
-    context.close()
-
-
-@pytest.fixture
-def page(browser, server) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.goto(server)
-    wait_ready(pg)
-    yield pg
     context.close()
 
 

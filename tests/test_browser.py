@@ -35,16 +35,6 @@ def server_paused(process: subprocess.Popen) -> Iterator[None]:
         os.kill(process.pid, signal.SIGCONT)
 
 
-@pytest.fixture
-def page(browser, server) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.goto(server)
-    wait_ready(pg)
-    yield pg
-    context.close()
-
-
 def set_text(page: Page, text: str) -> None:
     """Type into the main text box and submit it as a person would (Ctrl+Enter)."""
     box = page.get_by_label("Text", exact=True)
