@@ -71,11 +71,12 @@ def read_the_text(messages) -> Reading | None:
         return None
     emb, x, head = inputs
     labels = charts.token_labels(emb.tokens)
-    st.session_state["labels"] = labels  # for a click on a row of W
-    return Reading(MappingProxyType(settings), emb, x, head, labels)
+    present, step = bool(settings["present"]), int(settings["step"])
+    follows_w = tuple(sections.following_w(present, step))
+    return Reading(MappingProxyType(settings), emb, x, head, labels, follows_w)
 
 
-@st.fragment(key=sections.ATTENTION_KEY)
+@st.fragment(key=state.ATTENTION_KEY)
 def attention(shown: list, reading: Reading, above: Exports) -> None:
     """Steps 3-10: scores, weights, output and all that follows from them.
 

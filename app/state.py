@@ -29,6 +29,8 @@ MODE_NAMES = {
 }
 EXPORTS_KEY = "exports"
 """The export section's fragment key: fragments that change their charts rerun it too."""
+ATTENTION_KEY = "attention"
+"""The key of the fragment that draws steps 3-10 (``dashboard.attention``)."""
 
 
 def init() -> None:

@@ -35,11 +35,19 @@ class Reading:
     x: np.ndarray
     head: attn_core.Head | None
     labels: list[str]
+    follows_w: tuple[str, ...] = ()
+    """The keys of the fragments on screen that show what W makes: what a move of W's
+    controls reruns (``sections.following_w``)."""
     _views: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def real(self) -> bool:
         return self.settings["mode"] == "real"
+
+    @property
+    def present(self) -> bool:
+        """Presentation mode: one step in large type, for a projector."""
+        return bool(self.settings["present"])
 
     def view(self, settings: Mapping[str, object]) -> View:
         """Attention of this reading under ``settings``, kept for the latest settings.
@@ -94,6 +102,7 @@ class View:
     head = property(lambda self: self.reading.head)
     labels = property(lambda self: self.reading.labels)
     real = property(lambda self: self.settings["mode"] == "real")
+    present = property(lambda self: self.reading.present)
 
     @property
     def res(self) -> attn_core.AttentionResult:

@@ -36,8 +36,6 @@ READING = (text, embeddings)
 """Steps drawn by the whole page: the text and its vectors."""
 ATTENTION = (scores, weights, output, geometry, context, learnable, heads, exports)
 """Steps that follow the attention settings: redrawn alone (a fragment) when those move."""
-ATTENTION_KEY = "attention"
-"""The key of the fragment that draws those steps (``dashboard.attention``)."""
 ALL = (*READING, *ATTENTION)
 PRESENTED = ALL[:9]
 """Presentation mode walks through steps 1-9, one at a time."""

@@ -70,7 +70,7 @@ def geometry(reading: Reading, exports: Exports) -> None:
             labels,
             before_name=name,
             after_name="y (after)",
-            size=MAP_ON_STAGE if st.session_state["present"] else 460,
+            size=MAP_ON_STAGE if view.present else 460,
         ),
         exports.shelf(KEY),
         width="content",

@@ -75,7 +75,7 @@ def comparison(view: View, exports: Exports) -> None:
     """
     st.subheader("The two W side by side", anchor=False)
     st.caption("Same tokens, same temperature and mask: only the way the scores are made differs.")
-    present = bool(st.session_state.get("present"))
+    present = view.present
     weights_map.show_following(
         weights_map.comparison_payload(
             view.res_free,

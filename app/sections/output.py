@@ -31,12 +31,11 @@ OUTPUT_MAP = "w_output"
 def render(view: View, exports: Exports) -> None:
     """Y drawn in the page from W's raw scores and the vectors W mixes, so it follows the
     map's settings as W moves; the server then redraws the focus's row below it."""
-    present = bool(st.session_state.get("present"))
     weights_map.show_following(
-        weights_map.output_payload(view.res, view.labels, view.settings, present=present),
+        weights_map.output_payload(view.res, view.labels, view.settings, present=view.present),
         key=OUTPUT_MAP,
     )
-    exports.drawn_in_page(KEY, partial(output_charts, present=present))
+    exports.drawn_in_page(KEY, partial(output_charts, present=view.present))
     focus(view.reading, exports)
     st.caption(
         "The largest terms of the sum, and the first three of each vector's numbers. "

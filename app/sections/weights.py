@@ -35,33 +35,28 @@ FOLLOWS_W = (SHOWN, ARITHMETIC)
 """This step's fragments that show what W makes (see ``sections.following_w``)."""
 
 
-def settings_moved() -> None:
-    """The map's controls settled: keep their values, then redraw only what depends on W
-    (the map itself has already redrawn in the browser)."""
-    from app import sections  # the steps that follow W, which import this one
-
+def settings_moved(following: tuple[str, ...]) -> None:
+    """The map's controls settled: keep their values, then redraw only what depends on W,
+    the fragments ``following`` (the map itself has already redrawn in the browser)."""
     st.session_state.update(weights_map.settings_from(st.session_state.get(MAP)))
-    present, step = bool(st.session_state["present"]), int(st.session_state["step"])
-    st.rerun(sections.following_w(present, step))
+    st.rerun(list(following))
 
 
-def focus_from_click() -> None:
+def focus_from_click(t: int) -> None:
     """A click on a cell of W focuses its row's token (step 5) and shows how that weight is
     made: steps 3-10 rerun, and take the click before their select boxes are drawn
     (``take_click``).
 
     Set here, in the callback, the two select boxes kept showing the old tokens: a value a
     callback sets reaches the browser only with its widget's own fragment's run (Streamlit
-    1.67), and neither the map's fragment nor a rerun by key is that.
+    1.67), and neither the map's fragment nor a rerun by key is that. ``t``: the tokens
+    on the map.
     """
-    from app import sections
-
     picked = (st.session_state.get(MAP) or {}).get("pick") or {}
-    t = len(st.session_state.get("labels", []))
     row, col = picked.get("row"), picked.get("col")
     if isinstance(row, int) and isinstance(col, int) and 0 <= row < t and 0 <= col < t:
         st.session_state[PICKED] = (row, col)
-        st.rerun(sections.ATTENTION_KEY)
+        st.rerun(state.ATTENTION_KEY)
 
 
 def take_click() -> None:
@@ -95,14 +90,13 @@ def the_map(reading: Reading) -> None:
     of those steps marked and unmarked on every move.
     """
     view = reading.view(state.current())
-    present = bool(st.session_state.get("present"))
     weights_map.show(
         weights_map.payload(
-            view.res, view.labels, view.settings, side=draw.main_height(), present=present
+            view.res, view.labels, view.settings, side=draw.main_height(), present=view.present
         ),
         key=MAP,
-        on_settings=settings_moved,
-        on_pick=focus_from_click,
+        on_settings=partial(settings_moved, reading.follows_w),
+        on_pick=partial(focus_from_click, len(view.labels)),
     )
 
 
@@ -110,10 +104,9 @@ def the_map(reading: Reading) -> None:
 def shown(reading: Reading, exports: Exports) -> None:
     """W under the settings now, as the export list and a trained head's check see it."""
     view = state.view_now(reading, exports)
-    present = bool(st.session_state.get("present"))
     # The map as a chart for export, made only if asked for (when the settings then are these).
     exports.shelf(KEY)["W, normalised"] = partial(
-        w_chart, view.res.weights, view.labels, bool(view.settings["stretch"]), present
+        w_chart, view.res.weights, view.labels, bool(view.settings["stretch"]), view.present
     )
     if view.head is not None:
         head_check(view.res, view.head, view.settings)
