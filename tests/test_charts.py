@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 
 import numpy as np
 import pytest
 import vl_convert
 from PIL import Image
 
-from attn_core import charts, self_attention, to_plane
+from attn_core import charts, export, self_attention, to_plane
 from attn_core.charts import placing
 
 LABELS6 = ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
@@ -326,3 +327,28 @@ def test_beyond_24_tokens_every_kth_is_named_and_the_chart_says_so():
     ax = axis(spec, "x")
     assert ax["values"] == labels[::2] and axis(spec, "y")["values"] == labels[::2]
     assert spec["title"]["text"] == "Every 2nd token named; hover a cell for its tokens"
+
+
+def test_a_bars_value_is_printed_past_its_end_never_over_the_bar():
+    """As drawn (SVG through vl-convert): each printed value starts where its bar ends and
+    runs away from it, to the left of a negative bar, to the right of a positive one."""
+    svg = export.chart_svg(charts.spec(charts.bars, np.array([0.5, -0.5]), ["a", "b"]))
+    bar = {
+        m["v"]: (float(m["x"]), float(m["x"]) + float(m["w"]))
+        for m in re.finditer(
+            r'aria-label="value: (?P<v>[^;]+);[^"]*" role="graphics-symbol" '
+            r'aria-roledescription="bar" d="M(?P<x>[-\d.]+),[-\d.]+h(?P<w>[-\d.]+)',
+            svg,
+        )
+    }
+    text = {
+        m["v"]: (m["anchor"], float(m["x"]))
+        for m in re.finditer(
+            r'aria-label="value: (?P<v>[^;]+);[^"]*" role="graphics-symbol" '
+            r'aria-roledescription="text mark" text-anchor="(?P<anchor>\w+)" '
+            r'transform="translate\((?P<x>[-\d.]+),',
+            svg,
+        )
+    }
+    assert text["0.5"] == ("start", pytest.approx(bar["0.5"][1] + 3))
+    assert text["−0.5"] == ("end", pytest.approx(bar["−0.5"][0] - 3))

@@ -57,9 +57,14 @@ def _bars(printed, title, value_title, domain, colour, fmt, height) -> alt.Layer
     layers = [base.mark_bar(color=colour)]
     if printed:
         layers.append(
-            base.mark_text(align="left", dx=3, fontSize=12, color=LABEL_INK).encode(
-                text=alt.Text("value:Q", format=fmt)
-            )
+            # past the bar's end, on its own side: a negative bar's value to its left, never
+            # printed over the bar
+            base.mark_text(
+                align=alt.ExprRef("datum.value < 0 ? 'right' : 'left'"),
+                dx=alt.ExprRef("datum.value < 0 ? -3 : 3"),
+                fontSize=12,
+                color=LABEL_INK,
+            ).encode(text=alt.Text("value:Q", format=fmt))
         )
     chart = alt.layer(*layers, data=alt.Data(name="bars"))
     return chart.properties(title=title, height=height, autosize=FIT_WIDTH)
