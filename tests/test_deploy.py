@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,14 +18,14 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output"
 sys.path.insert(0, str(ROOT / "bench"))
 
 import audience  # noqa: E402
-from serve import CHROMIUM_FLAGS, START_SECONDS, free_port, wait_ready  # noqa: E402
+from serve import START_SECONDS, free_port, wait_ready  # noqa: E402
 
 COOKIE = "replica"
 """The balancer's affinity cookie (deploy/haproxy.cfg.in)."""
@@ -156,16 +155,6 @@ def test_an_audience_through_the_balancer_sees_only_its_own_texts(two, capsys):
     out = capsys.readouterr().out
     assert "18/18 answered" in out and "0 errors; 0 viewers saw another's text" in out
     assert "MB per idle session" in out
-
-
-@pytest.fixture
-def browser():
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is required: apt-get install -y chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield b
-        b.close()
 
 
 def serving_replica(page: Page) -> str:
