@@ -6,7 +6,8 @@ torch, transformers or streamlit. Chart builders live in ``attn_core.charts``.
 
 ``load_model`` opens the bundled all-MiniLM-L6-v2 (the default), a ``save_pretrained``
 folder of a BERT, RoBERTa, XLM-RoBERTa or GPT-2 model, or one of ``HUB_MODELS``; all run
-in numpy. ``next_token`` asks a decoder (GPT-2) what comes next.
+in numpy. ``all_heads`` keeps every head's attention, ``layer`` one layer from its heads to
+the next layer's input; ``next_token`` asks a decoder (GPT-2) what comes next.
 
 >>> import attn_core
 >>> emb = attn_core.embed("hi how are you")            # static vectors, (T, 384)
@@ -18,6 +19,7 @@ from attn_core.attention import AttentionResult, row_entropy, self_attention, so
 from attn_core.embeddings import KINDS, Embedding, Head, embed, model_head, shared_words
 from attn_core.export import load_projections, reproduce, snapshot
 from attn_core.heads import PATTERNS, AllHeads, Cell, all_heads, cell, head_scores, rollout
+from attn_core.layer import Layer, layer
 from attn_core.model import BUNDLED_MODEL, Model, load_model
 from attn_core.networks import SUPPORTED
 from attn_core.prediction import NextToken, next_token
@@ -48,6 +50,7 @@ __all__ = [
     "Cell",
     "Embedding",
     "Head",
+    "Layer",
     "Model",
     "NextToken",
     "Plane",
@@ -61,6 +64,7 @@ __all__ = [
     "defaults_for",
     "embed",
     "head_scores",
+    "layer",
     "load_model",
     "load_projections",
     "model_head",

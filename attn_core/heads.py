@@ -88,15 +88,7 @@ def all_heads(
         model = load_model(model)
     ids, _, n_dropped = model.encode(text)
     attentions = model.forward(ids, every_layer=True).attentions  # (L, H, P, P)
-    pieces = [model.tokenizer.id_to_token(i) for i in ids]
-    special = model.special(len(ids))
-    rows = (
-        _word_groups(pieces, special, model.continues)
-        if merge_subwords
-        else [[i] for i in range(len(ids))]
-    )
-    if not special_tokens:
-        rows = [r for r in rows if not special[r[0]]]
+    pieces, special, rows = reading_rows(model, ids, special_tokens, merge_subwords)
     weights = attentions  # (L, H, P, P), float32 as the model computed it
     if rows != [[i] for i in range(len(ids))]:
         groups = [tuple(r) for r in rows]
@@ -110,6 +102,23 @@ def all_heads(
         n_dropped=n_dropped,
         model_name=model.name,
     )
+
+
+def reading_rows(
+    model: Model, ids: list[int], special_tokens: bool, merge_subwords: bool
+) -> tuple[list[str], list[bool], list[list[int]]]:
+    """Each id's word piece and whether it is special, and the pieces each row reads:
+    one row per piece, or per word, without the special tokens if asked."""
+    pieces = [model.tokenizer.id_to_token(i) for i in ids]
+    special = model.special(len(ids))
+    rows = (
+        _word_groups(pieces, special, model.continues)
+        if merge_subwords
+        else [[i] for i in range(len(ids))]
+    )
+    if not special_tokens:
+        rows = [r for r in rows if not special[r[0]]]
+    return pieces, special, rows
 
 
 def rollout(layers: np.ndarray, residual: float = 0.5) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from attn_core.networks.bert import Bert
-from attn_core.networks.forward import Forward
+from attn_core.networks.forward import Forward, Stages
 from attn_core.networks.gpt2 import GPT2
 from attn_core.networks.numerics import ACTIVATIONS, mapped_tensors
 
@@ -31,7 +31,7 @@ _PREFIXES = {
     "gpt2": "transformer.",
 }
 
-__all__ = ["GPT2", "SUPPORTED", "Bert", "Forward", "mapped_tensors", "open_network"]
+__all__ = ["GPT2", "SUPPORTED", "Bert", "Forward", "Stages", "mapped_tensors", "open_network"]
 
 
 def open_network(config: dict[str, Any], tensors: Mapping[str, np.ndarray]) -> Bert | GPT2:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attn_core.networks.forward import Forward
+from attn_core.networks.forward import Forward, Stages
 from attn_core.networks.numerics import gelu, layer_norm, softmax
 
 TABLE_KEY = "embeddings.word_embeddings.weight"
@@ -73,20 +73,13 @@ class Bert:
         With ``every_layer`` the result also holds the hidden states entering each layer
         (what its heads project) and every head's attention.
         """
-        w = self.weights
-        t = len(ids)
-        positions = slice(self.position_offset, self.position_offset + t)
-        x = (
-            w[TABLE_KEY][np.asarray(ids)]  # (T, d)
-            + w["embeddings.position_embeddings.weight"][positions]  # (T, d)
-            + w["embeddings.token_type_embeddings.weight"][0]  # (d,): one segment
-        )
-        x = self._norm(x, "embeddings.LayerNorm")
+        x = self.embeddings(ids)  # (T, d)
         hidden, attentions = [x], []
         for i in range(self.layers):
-            x, probs = self._layer(x, f"encoder.layer.{i}.")
+            stages = self.stages(x, i)
+            x = stages.hidden_out
             hidden.append(x)
-            attentions.append(probs)
+            attentions.append(stages.weights)
         last = x.astype(np.float64)  # (T, d)
         if not every_layer:
             return Forward(last=last)
@@ -98,7 +91,20 @@ class Bert:
             head_inputs=stacked[:-1],  # post-LayerNorm: a layer's heads read its input as is
         )
 
-    def _layer(self, x: np.ndarray, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    def embeddings(self, ids: list[int]) -> np.ndarray:
+        """The first layer's input ``(T, d)``: word, position and segment embeddings, normalised."""
+        w = self.weights
+        positions = slice(self.position_offset, self.position_offset + len(ids))
+        x = (
+            w[TABLE_KEY][np.asarray(ids)]  # (T, d)
+            + w["embeddings.position_embeddings.weight"][positions]  # (T, d)
+            + w["embeddings.token_type_embeddings.weight"][0]  # (d,): one segment
+        )
+        return self._norm(x, "embeddings.LayerNorm")
+
+    def stages(self, x: np.ndarray, layer: int) -> Stages:
+        """Layer ``layer`` run on its input ``x`` (T, d), every intermediate array kept."""
+        prefix = f"encoder.layer.{layer}."
         t, d = x.shape
         d_h = d // self.heads
         q, k, v = (
@@ -109,16 +115,20 @@ class Bert:
         )
         q = q * np.float32(1 / math.sqrt(d_h))  # scaled before the product: T² fewer steps
         probs = softmax(q @ k.transpose(0, 2, 1))  # (H, T, d_h) @ (H, d_h, T) -> (H, T, T)
-        mixed = (probs @ v).transpose(1, 0, 2).reshape(t, d)  # (H, T, d_h) -> (T, d)
-        a = self._norm(
-            x + self._linear(mixed, f"{prefix}attention.output.dense"),
-            f"{prefix}attention.output.LayerNorm",
-        )  # (T, d)
+        heads = probs @ v  # (H, T, T) @ (H, T, d_h) -> (H, T, d_h)
+        concat = heads.transpose(1, 0, 2).reshape(t, d)  # (H, T, d_h) -> (T, d)
+        update = self._linear(concat, f"{prefix}attention.output.dense")  # (T, d)
+        a = self._norm(x + update, f"{prefix}attention.output.LayerNorm")  # (T, d)
         inner = self.activation(self._linear(a, f"{prefix}intermediate.dense"))  # (T, 4d)
         out = self._norm(
             a + self._linear(inner, f"{prefix}output.dense"), f"{prefix}output.LayerNorm"
         )  # (T, d)
-        return out, probs
+        return Stages(x, v, probs, heads, concat, update, a, out)
+
+    def output_weights(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Layer ``layer``'s output projection: ``W_O (d, d)`` as (in, out), and ``b_O``."""
+        prefix = f"encoder.layer.{layer}.attention.output.dense."
+        return self.weights[f"{prefix}weight"].T, self.weights[f"{prefix}bias"]
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         weight, bias = self.weights[f"{name}.weight"], self.weights[f"{name}.bias"]

@@ -1,4 +1,5 @@
-"""What one forward pass computed, whichever network ran it."""
+"""What one forward pass computed, and what one layer of it computed, whichever network
+ran it."""
 
 from __future__ import annotations
 
@@ -30,3 +31,38 @@ class Forward:
     hidden: np.ndarray | None = None
     attentions: np.ndarray | None = None
     head_inputs: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Stages:
+    """Every intermediate array of one layer on one text (float32, as computed).
+
+    Attributes
+    ----------
+    head_input : ndarray, shape (T, d)
+        What the heads project: the layer's input (BERT), its LayerNorm (GPT-2).
+    values : ndarray, shape (H, T, d_h)
+        Each head's values ``v_h = x W_V^h + b_V^h``.
+    weights : ndarray, shape (H, T, T)
+        Each head's attention.
+    heads : ndarray, shape (H, T, d_h)
+        Each head's output ``A_h v_h``.
+    concat : ndarray, shape (T, d)
+        The heads side by side.
+    update : ndarray, shape (T, d)
+        ``concat W_O + b_O``: what attention adds to the residual stream.
+    attention_out : ndarray, shape (T, d)
+        The attention sub-layer's output: ``LayerNorm(x + update)`` (BERT), ``x + update``
+        (GPT-2, whose LayerNorms come first).
+    hidden_out : ndarray, shape (T, d)
+        After the feed-forward sub-layer: the next layer's input.
+    """
+
+    head_input: np.ndarray
+    values: np.ndarray
+    weights: np.ndarray
+    heads: np.ndarray
+    concat: np.ndarray
+    update: np.ndarray
+    attention_out: np.ndarray
+    hidden_out: np.ndarray

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attn_core.networks.forward import Forward
+from attn_core.networks.forward import Forward, Stages
 from attn_core.networks.numerics import gelu_tanh, layer_norm, softmax
 
 TABLE_KEY = "wte.weight"
@@ -76,15 +76,14 @@ class GPT2:
         (the last entry is the final, normalised vectors), what each block's heads
         project, and every head's attention.
         """
-        w = self.weights
-        t = len(ids)
-        x = w[TABLE_KEY][np.asarray(ids)] + w["wpe.weight"][:t]  # (T, d)
+        x = self.embeddings(ids)  # (T, d)
         hidden, inputs, attentions = [], [], []
         for i in range(self.layers):
             hidden.append(x)
-            x, normed, probs = self._block(x, f"h.{i}.")
-            inputs.append(normed)
-            attentions.append(probs)
+            stages = self.stages(x, i)
+            x = stages.hidden_out
+            inputs.append(stages.head_input)
+            attentions.append(stages.weights)
         final = self._norm(x, "ln_f")  # (T, d)
         hidden.append(final)
         last = final.astype(np.float64)  # (T, d)
@@ -102,7 +101,14 @@ class GPT2:
         head = self.weights.get("lm_head.weight", self.table)  # (vocab, d)
         return (head @ vector.astype(np.float32)).astype(np.float64)  # (V, d) @ (d,) -> (V,)
 
-    def _block(self, x: np.ndarray, prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def embeddings(self, ids: list[int]) -> np.ndarray:
+        """The first block's input ``(T, d)``: word plus position embeddings."""
+        w = self.weights
+        return w[TABLE_KEY][np.asarray(ids)] + w["wpe.weight"][: len(ids)]  # (T, d)
+
+    def stages(self, x: np.ndarray, layer: int) -> Stages:
+        """Block ``layer`` run on its input ``x`` (T, d), every intermediate array kept."""
+        prefix = f"h.{layer}."
         t, d = x.shape
         d_h = d // self.heads
         normed = self._norm(x, f"{prefix}ln_1")  # (T, d)
@@ -115,11 +121,18 @@ class GPT2:
         logits = q @ k.transpose(0, 2, 1)  # (H, T, d_h) @ (H, d_h, T) -> (H, T, T)
         logits[:, np.triu(np.ones((t, t), dtype=bool), k=1)] = -np.inf  # no token sees ahead
         probs = softmax(logits)  # (H, T, T)
-        mixed = (probs @ v).transpose(1, 0, 2).reshape(t, d)  # (H, T, d_h) -> (T, d)
-        a = x + self._conv(mixed, f"{prefix}attn.c_proj")  # (T, d)
+        heads = probs @ v  # (H, T, T) @ (H, T, d_h) -> (H, T, d_h)
+        concat = heads.transpose(1, 0, 2).reshape(t, d)  # (H, T, d_h) -> (T, d)
+        update = self._conv(concat, f"{prefix}attn.c_proj")  # (T, d)
+        a = x + update  # (T, d): the residual stream after attention
         inner = self.activation(self._conv(self._norm(a, f"{prefix}ln_2"), f"{prefix}mlp.c_fc"))
         out = a + self._conv(inner, f"{prefix}mlp.c_proj")  # (T, 4d) -> (T, d)
-        return out, normed, probs
+        return Stages(normed, v, probs, heads, concat, update, a, out)
+
+    def output_weights(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Block ``layer``'s output projection ``c_proj``: ``W_O (d, d)`` as (in, out), ``b_O``."""
+        prefix = f"h.{layer}.attn.c_proj."
+        return self.weights[f"{prefix}weight"], self.weights[f"{prefix}bias"]
 
     def _conv(self, x: np.ndarray, name: str) -> np.ndarray:
         weight, bias = self.weights[f"{name}.weight"], self.weights[f"{name}.bias"]
