@@ -131,3 +131,14 @@ def test_xlm_roberta_runs_as_roberta(tiny_folders, tmp_path):
     np.testing.assert_allclose(
         all_heads(TEXTS[0], model=m).weights, torch.stack(out.attentions)[:, 0], atol=1e-5
     )
+
+
+def test_an_activation_run_in_blocks_gives_the_same_values():
+    from attn_core.networks.numerics import BLOCK, gelu
+
+    rng = np.random.default_rng(0)
+    for shape in [(256, 1536), (97, 3 * BLOCK // 96 + 1), (3, 5), (BLOCK + 1,)]:
+        x = (3 * rng.standard_normal(shape)).astype(np.float32)
+        got = gelu(x)
+        assert got.dtype == np.float32 and got.shape == x.shape
+        np.testing.assert_array_equal(got, gelu.__wrapped__(x))

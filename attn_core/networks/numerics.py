@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -29,6 +29,28 @@ def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) 
     return (x - mean) / np.sqrt(var + np.float32(eps)) * weight + bias  # (T, d)
 
 
+BLOCK = 1 << 15
+"""Elements GELU works on at a time: small enough that its dozen passes over them stay in
+the CPU's cache rather than going out to memory each time. The values are the same."""
+
+
+def in_blocks(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """``fn``, an elementwise function, run on ``BLOCK``-sized runs of rows of a 2-D array."""
+
+    @functools.wraps(fn)
+    def blocked(x: np.ndarray) -> np.ndarray:
+        if x.ndim != 2 or x.size <= BLOCK:
+            return fn(x)
+        rows = max(1, BLOCK // x.shape[1])
+        out = np.empty_like(x)  # (T, n)
+        for start in range(0, len(x), rows):
+            out[start : start + rows] = fn(x[start : start + rows])
+        return out
+
+    return blocked
+
+
+@in_blocks
 def gelu(x: np.ndarray) -> np.ndarray:
     """The exact GELU, ``x Φ(x) = x erfc(-x/√2) / 2`` (numpy has no ``erf``)."""
     return x * (np.float32(0.5) * erfc(x * np.float32(-1 / math.sqrt(2.0))))
