@@ -2,6 +2,7 @@
 
     python bench/models.py           # about 3 minutes on 2 cores
     python bench/models.py --quick   # fewer repeats
+    python bench/models.py --quick --bundled-only   # one layer on the bundled model, printed
 
 No download: each model is built at random from a transformers config of the real
 shape (12 layers, 12 heads, 768 wide, the real vocabulary's 50257 or 30522 rows),
@@ -14,6 +15,9 @@ word pieces it measures (medians):
   contextual      ``embed(kind="contextual")``; floor: the bare numpy forward pass
                   (``model.forward(ids)``), the compute it cannot avoid
   next token      ``next_token`` (GPT-2 only); floor: the bare numpy forward pass
+  one layer       ``layer``, every stage of one layer (the default, 2, and the last,
+                  which runs every layer before it), on the bundled all-MiniLM-L6-v2 with
+                  its network open; floor: its bare numpy forward pass
   peak RSS        a fresh process that opens the model and runs all of the above once;
                   floor: a fresh process that imports attn_core, plus the weights file
                   (every page of it is read)
@@ -45,7 +49,7 @@ SHAPES = {
     "GPT-2 small": dict(kind="gpt2", table_rows=50257, positions=1024),
     "BERT-base": dict(kind="bert", table_rows=30522, positions=512),
 }
-TARGETS = {"every head": 2.0, "contextual ratio": 1.2, "rss": 1200}
+TARGETS = {"every head": 2.0, "contextual ratio": 1.2, "rss": 1200, "layer": 0.150}
 WORDS = ["the", "cat", "sat", "on", "mat", "and", "dog", "by", "door", "bank", "river", "old"]
 
 
@@ -111,6 +115,41 @@ def timings(folder: Path, kind: str, repeats: int) -> dict[str, float]:
     return median_times(fns, repeats)
 
 
+def bundled_timings(repeats: int) -> dict[str, float]:
+    """``layer`` on the bundled model at ``PIECES`` word pieces, beside its forward pass."""
+    model = attn_core.load_model().load_network()
+    text = text_with_pieces(PIECES, model)
+    ids = model.encode(text)[0]
+    assert len(ids) == PIECES, len(ids)
+    last = model.layers - 1
+    return median_times(
+        {
+            "forward": lambda: model.forward(ids),
+            "layer 2": lambda: attn_core.layer(text, 2, model=model),
+            f"layer {last}": lambda: attn_core.layer(text, last, model=model),
+        },
+        repeats,
+    )
+
+
+def bundled_report(times: dict[str, float]) -> list[str]:
+    """The bundled model's rows: each layer asked for, against the forward pass."""
+    lines = [
+        "",
+        "| model | measured | time | floor | floor time | ratio | target |",
+        "|---|---|---:|---|---:|---:|---:|",
+    ]
+    floor = times["forward"]
+    for name, value in times.items():
+        if name != "forward":
+            lines.append(
+                f"| {attn_core.BUNDLED_MODEL} | {name}, every stage | {value * 1000:.0f} ms | "
+                f"numpy forward | {floor * 1000:.0f} ms | {value / floor:.2f}× | "
+                f"≤ {TARGETS['layer'] * 1000:.0f} ms |"
+            )
+    return lines
+
+
 RSS_SCRIPT = """
 import sys
 from pathlib import Path
@@ -140,7 +179,9 @@ def weights_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.glob("model.safetensors")) / 2**20
 
 
-def report(results: dict[str, dict], repeats: int, threads: int | None) -> str:
+def report(
+    results: dict[str, dict], repeats: int, threads: int | None, bundled: dict[str, float]
+) -> str:
     lines = [
         f"Measured {dt.date.today()} on {attn_core_machine()}; medians of {repeats} runs, "
         f"{PIECES} word pieces, {threads or 'default'} threads; random weights of the real "
@@ -165,6 +206,7 @@ def report(results: dict[str, dict], repeats: int, threads: int | None) -> str:
                 f"| {name} | {what} | {value * 1000:.0f} ms | {floor_name} | "
                 f"{floor * 1000:.0f} ms | {value / floor:.2f}× | {target} |"
             )
+    lines += bundled_report(bundled)
     lines += [
         "",
         "| model | peak RSS | floor: import attn_core + weights file | ratio | target |",
@@ -194,7 +236,13 @@ def attn_core_machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 7")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "models.md")
+    parser.add_argument(
+        "--out", type=Path, help="where the report goes (default: bench/models.md; printed "
+        "only with --bundled-only)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--bundled-only", action="store_true", help="only one layer on the bundled model"
+    )
     parser.add_argument(
         "--threads", type=int, help="BLAS and torch threads (default: the libraries' own)"
     )
@@ -206,6 +254,21 @@ def main() -> None:
 
         threadpool_limits(args.threads)
         torch.set_num_threads(args.threads)
+    bundled = bundled_timings(repeats)
+    print(attn_core.BUNDLED_MODEL, json.dumps(bundled), flush=True)
+    if args.bundled_only:
+        text = "\n".join(
+            [
+                f"Measured {dt.date.today()} on {attn_core_machine()}; medians of {repeats} "
+                f"runs, {PIECES} word pieces, {args.threads or 'default'} threads. Load "
+                f"average at the end: {os.getloadavg()[1]:.1f} over 5 minutes.",
+                *bundled_report(bundled),
+            ]
+        )
+        print(text)
+        if args.out:
+            args.out.write_text(text + "\n")
+        return
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         bare = peak_rss_mb(Path(tmp), open_model=False)
@@ -220,9 +283,9 @@ def main() -> None:
                 "weights_mb": weights_mb(folder),
             }
             print(name, json.dumps(results[name]), flush=True)
-    text = report(results, repeats, args.threads)
+    text = report(results, repeats, args.threads, bundled)
     print(text)
-    args.out.write_text(text)
+    (args.out or ROOT / "bench" / "models.md").write_text(text)
 
 
 if __name__ == "__main__":
