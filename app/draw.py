@@ -159,12 +159,12 @@ def matrix_with_norms(
     *,
     name: str,
     domain: tuple[float, float] | None = None,
+    palette: str = "diverging",
 ) -> None:
     """A token x feature heatmap (X) with each row's length beside it."""
     left, right = st.columns([5, 1])
-    for where, (title, (builder, args, kwargs)) in zip(
-        (left, right), _matrix_and_norms(matrix, labels, name, domain).items(), strict=True
-    ):
+    parts = _matrix_and_norms(matrix, labels, name, domain, palette)
+    for where, (title, (builder, args, kwargs)) in zip((left, right), parts.items(), strict=True):
         chart(where, title, data.chart(builder, *args, **kwargs), shelf, width="stretch")
 
 
@@ -175,11 +175,13 @@ def lazy_matrix_with_norms(
     name: str,
     domain: tuple[float, float] | None = None,
     present: bool = False,
+    palette: str = "diverging",
 ) -> dict[str, Callable[[], dict]]:
     """The two charts of ``matrix_with_norms`` for the export list, not drawn: each is made
     when asked for (larger on a projector, as drawn charts are)."""
     made = {}
-    for title, (builder, args, kwargs) in _matrix_and_norms(matrix, labels, name, domain).items():
+    parts = _matrix_and_norms(matrix, labels, name, domain, palette)
+    for title, (builder, args, kwargs) in parts.items():
         made[title] = when_asked(partial(charts.spec, builder, *args, **kwargs), present)
     return made
 
@@ -190,10 +192,12 @@ def when_asked(make: Callable[[], dict], present: bool) -> Callable[[], dict]:
     return (lambda: for_projector(make())) if present else make
 
 
-def _matrix_and_norms(matrix, labels, name, domain) -> dict[str, tuple[Callable, tuple, dict]]:
+def _matrix_and_norms(
+    matrix, labels, name, domain, palette
+) -> dict[str, tuple[Callable, tuple, dict]]:
     """Title -> (builder, its arguments, its options) of a matrix and its rows' lengths."""
     heatmap = {
-        "palette": "diverging",
+        "palette": palette,
         "domain": domain,
         "x_title": f"dimension ({matrix.shape[1]})",
         "value_title": name,

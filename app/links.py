@@ -152,6 +152,8 @@ def _encode_temperature(value: object) -> str:
     return f"{round(float(value), 2):g}"
 
 
+PALETTES = ("standard", "safe")
+"""The page's colours: the standard palettes, or their colour-blind-safe counterparts."""
 ENGINE = settings.DEFAULTS
 SETTINGS = (
     Setting("text", ENGINE["text"], _text),
@@ -183,6 +185,7 @@ SETTINGS = (
     Setting("residual", 0.5, _among(RESIDUALS), _encode_number),
     Setting("col", 0, _integer(0, MAX_FOCUS)),
     Setting("present", False, _flag, _encode_flag),
+    Setting("palette", "standard", _choice(PALETTES)),
     Setting("step", 1, _integer(1, STEPS)),
 )
 BY_NAME = {s.name: s for s in SETTINGS}

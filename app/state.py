@@ -27,6 +27,7 @@ MODE_NAMES = {
     "learnable": "Learnable projections (random)",
     "real": "A trained head of the model",
 }
+PALETTE_NAMES = {"standard": "Standard", "safe": "Colour-blind safe"}
 EXPORTS_KEY = "exports"
 """The export section's fragment key: fragments that change their charts rerun it too."""
 ATTENTION_KEY = "attention"
@@ -148,6 +149,15 @@ def sidebar(contents: Sequence[tuple[str, str]]) -> None:
             key="head",
             help="Shown in the trained-head mode, and the pattern that training imitates "
             "in section 8.",
+        )
+        st.radio(
+            "Colours",
+            links.PALETTES,
+            format_func=PALETTE_NAMES.get,
+            key="palette",
+            horizontal=True,
+            help="Colour-blind safe: cividis for weights and purple-orange for signed values, "
+            "which stay apart for every common colour-vision deficiency.",
         )
         st.toggle(
             "Presentation mode",

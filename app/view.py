@@ -14,6 +14,7 @@ from types import MappingProxyType
 import numpy as np
 
 import attn_core
+from attn_core.charts.base import palette_for
 
 VIEWS_KEPT = 1
 """Attention under the settings now, for every step a run draws: it keeps both kinds of
@@ -48,6 +49,10 @@ class Reading:
     def present(self) -> bool:
         """Presentation mode: one step in large type, for a projector."""
         return bool(self.settings["present"])
+
+    def palette(self, kind: str) -> str:
+        """The palette for ``kind`` ("weights" or "diverging") in the colours chosen."""
+        return palette_for(kind, self.settings.get("palette") == "safe")
 
     def view(self, settings: Mapping[str, object]) -> View:
         """Attention of this reading under ``settings``, kept for the latest settings.
@@ -103,6 +108,7 @@ class View:
     labels = property(lambda self: self.reading.labels)
     real = property(lambda self: self.settings["mode"] == "real")
     present = property(lambda self: self.reading.present)
+    palette = property(lambda self: self.reading.palette)
 
     @property
     def res(self) -> attn_core.AttentionResult:

@@ -67,7 +67,7 @@ def payload(
         "xTitle": "key j (attended to)",
         "yTitle": "query i (attending)",
         "valueTitle": "w_ij",
-        "stops": list(chart_base.SEQUENTIAL),
+        "stops": stops("weights", settings),
     }
 
 
@@ -94,7 +94,7 @@ def comparison_payload(
         "difference": {"name": "difference", "valueTitle": "Δw"},
         "settings": _settings(settings),
         "legendFont": max(11, PROJECTOR_FONT if present else 0),
-        "stops": {"weights": list(chart_base.SEQUENTIAL), "diverging": list(chart_base.DIVERGING)},
+        "stops": {kind: stops(kind, settings) for kind in ("weights", "diverging")},
     }
 
 
@@ -139,9 +139,16 @@ def output_payload(
         "normTitle": "‖yᵢ‖",
         "mixed": mixed,
         "settings": _settings(settings),
-        "stops": list(chart_base.DIVERGING),
+        "stops": stops("diverging", settings),
         "labelInk": chart_base.LABEL_INK,
     }
+
+
+def stops(kind: str, settings: Mapping[str, object]) -> list[str]:
+    """The colour stops of ``kind`` ("weights" or "diverging") in the colours ``settings``
+    chose (the standard palettes, or their colour-blind-safe counterparts)."""
+    safe = settings.get("palette") == "safe"
+    return list(chart_base.stops_of(chart_base.palette_for(kind, safe)))
 
 
 def _scores(res: attn_core.AttentionResult, t: int) -> dict:

@@ -31,6 +31,7 @@ def axe() -> Axe:
         ("present=1&step=4", 1920, "light"),  # presentation mode
         ("present=1&step=9", 1920, "light"),
         (TEXT, 1400, "dark"),
+        (f"{TEXT}&palette=safe&mode=learnable", 1400, "dark"),  # colour-blind-safe palettes
         (f"{TEXT}&mode=learnable", 390, "light"),  # a phone
         (TEXT, 390, "dark"),
     ],

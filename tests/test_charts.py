@@ -13,7 +13,7 @@ import vl_convert
 from PIL import Image
 
 from attn_core import charts, export, self_attention, to_plane
-from attn_core.charts import placing
+from attn_core.charts import base, placing
 
 LABELS6 = ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
 
@@ -352,3 +352,79 @@ def test_a_bars_value_is_printed_past_its_end_never_over_the_bar():
     }
     assert text["0.5"] == ("start", pytest.approx(bar["0.5"][1] + 3))
     assert text["−0.5"] == ("end", pytest.approx(bar["−0.5"][0] - 3))
+
+
+# Machado, Oliveira and Fernandes (2009), severity 1.0, on linear RGB.
+CVD = {
+    "deuteranopia": np.array(
+        [
+            [0.367322, 0.860646, -0.227968],
+            [0.280085, 0.672501, 0.047413],
+            [-0.011820, 0.042940, 0.968881],
+        ]
+    ),
+    "protanopia": np.array(
+        [
+            [0.152286, 1.052583, -0.204868],
+            [0.114503, 0.786281, 0.099216],
+            [-0.003882, -0.048116, 1.051998],
+        ]
+    ),
+}
+
+
+def linear(rgb: np.ndarray) -> np.ndarray:
+    c = np.asarray(rgb, float) / 255
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def contrast(rgb: np.ndarray, ink: str) -> np.ndarray:
+    """WCAG 2.1 contrast of colours (..., 3) against an ink "#rrggbb"."""
+    weights = np.array([0.2126, 0.7152, 0.0722])
+    lum = linear(rgb) @ weights
+    ink_lum = linear(np.array([int(ink[k : k + 2], 16) for k in (1, 3, 5)])) @ weights
+    return (np.maximum(lum, ink_lum) + 0.05) / (np.minimum(lum, ink_lum) + 0.05)
+
+
+@pytest.mark.parametrize("palette", sorted(base.PALETTES))
+def test_every_colour_of_every_palette_has_an_ink_of_at_least_4_5_to_1(palette):
+    """Every colour a scale can produce (a fine sweep of its range), with the ink the page
+    prints on it: 4.5:1 or more, in every palette (the same holds on any background)."""
+    sweep = np.linspace(0, 1, 2001)[None, :]
+    rgb = charts.colours(sweep, palette, (0.0, 1.0))[0]  # (2001, 3)
+    inks = base.ink_for(rgb)
+    ratios = np.array([contrast(c, ink) for c, ink in zip(rgb, inks, strict=True)])
+    assert ratios.min() >= 4.5
+
+
+def test_the_printed_values_of_a_heatmap_take_the_ink_of_their_own_cell(rng):
+    m = rng.random((6, 6))
+    for palette in base.PALETTES:
+        spec = charts.spec(charts.heatmap, m, list("abcdef"), list("abcdef"), palette=palette)
+        cells = spec["datasets"]["cells"]
+        weights = palette.startswith("weights")
+        domain = (0.0, 1.0) if weights else charts.symmetric_domain(m)
+        rgb = charts.colours(np.array([cells["value"]]), palette, domain)[0]
+        assert list(cells["ink"]) == list(base.ink_for(rgb))
+
+
+@pytest.mark.parametrize("vision", sorted(CVD))
+def test_the_safe_palettes_stay_readable_without_red_or_green(vision):
+    """Simulated deuteranopia and protanopia: cividis still rises in lightness step by step,
+    and purple-orange's two sides stay apart at every distance from 0."""
+
+    def seen(stops) -> np.ndarray:  # each stop as that viewer sees it, linear RGB
+        rgb = np.array([[int(s[k : k + 2], 16) for k in (1, 3, 5)] for s in stops])
+        return linear(rgb) @ CVD[vision].T
+
+    weights = np.array([0.2126, 0.7152, 0.0722])
+    lightness = seen(base.PALETTES["weights-safe"]) @ weights
+    assert np.all(np.diff(lightness) > 0)
+    diverging = seen(base.PALETTES["diverging-safe"])
+    for k in range(4):  # the k-th stop from each end
+        assert np.linalg.norm(diverging[k] - diverging[-1 - k]) > 0.1
+
+
+def test_an_unknown_palette_is_a_value_error():
+    with pytest.raises(ValueError, match="palette must be one of"):
+        charts.colours(np.zeros((1, 1)), "rainbow", (0.0, 1.0))

@@ -38,6 +38,7 @@ A_VIEW = {
     "col": 4,
     "present": True,
     "step": 5,
+    "palette": "safe",
 }
 
 

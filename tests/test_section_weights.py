@@ -20,6 +20,7 @@ from pagetest import (
 
 import attn_core
 from app import weights_map as weights_map_module
+from attn_core import charts
 
 
 def test_numbers_on_the_page_match_the_engine(app, hi):
@@ -170,3 +171,21 @@ def test_temperature_scale_and_causal_controls(app, hi):
     table = weights_table(app)
     assert table["largest weight"].iloc[0] == 1.0  # the first token sees only itself
     assert table["entropy (bits)"].iloc[0] == 0.0
+
+
+def test_the_colour_blind_safe_palettes_reach_every_map_and_the_link(app):
+    app.radio(key="palette").set_value("safe").run()
+    assert_clean(app)
+    assert weights_map(app)["stops"] == list(charts.base.CIVIDIS)
+    assert comparison_maps(app)["stops"] == {
+        "weights": list(charts.base.CIVIDIS),
+        "diverging": list(charts.base.PURPLE_ORANGE),
+    }
+    scales = {
+        value_title(spec): layer["encoding"]["color"]["scale"]["range"]
+        for spec in chart_specs(app)
+        for layer in spec.get("layer", [])
+        if "color" in layer.get("encoding", {}) and "scale" in layer["encoding"]["color"]
+    }
+    assert scales["x"] == list(charts.base.PURPLE_ORANGE)  # X: signed values
+    assert app.query_params["palette"] == "safe"

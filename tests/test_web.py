@@ -79,6 +79,15 @@ def test_the_page_colour_scale_is_the_charts(rng):
         np.testing.assert_array_equal(np.array(got), expected)
 
 
+def test_the_page_inks_a_value_as_the_charts_do(rng):
+    colours = np.concatenate(
+        [rng.integers(0, 256, size=(200, 3)), np.array([[0, 0, 0], [255, 255, 255], [118] * 3])]
+    )
+    inks = list(charts.base.INKS)
+    got = run(*[("inkFor", [c.tolist(), inks]) for c in colours])
+    assert got == list(charts.base.ink_for(colours))
+
+
 def test_the_page_row_lengths_and_largest_value(rng):
     y = rng.normal(size=(7, 5))
     lengths, top, floor = run(

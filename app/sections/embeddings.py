@@ -21,4 +21,6 @@ def controls(real: bool) -> None:
 
 
 def render(page: Reading, exports: Exports) -> None:
-    draw.matrix_with_norms(page.x, page.labels, exports.shelf(KEY), name="x")
+    draw.matrix_with_norms(
+        page.x, page.labels, exports.shelf(KEY), name="x", palette=page.palette("diverging")
+    )

@@ -81,7 +81,13 @@ def every_head(view: View, exports: Exports) -> None:
     draw.chart(
         st,
         "Every head",
-        data.chart(charts.head_grid, heads.weights, on_show=on_show, select="pick"),
+        data.chart(
+            charts.head_grid,
+            heads.weights,
+            on_show=on_show,
+            select="pick",
+            palette=view.palette("weights"),
+        ),
         shelf,
         width="content",
         key=GRID,
@@ -94,7 +100,7 @@ def every_head(view: View, exports: Exports) -> None:
         f"Outlined: layer {on_show[0]}, head {on_show[1]}, the head in the sidebar."
     )
     ranking(heads)
-    through_layers(heads, shelf)
+    through_layers(heads, shelf, view.palette("weights"))
     state.sync_url()
 
 
@@ -131,7 +137,7 @@ def ranking(heads: attn_core.AllHeads) -> None:
     )
 
 
-def through_layers(heads: attn_core.AllHeads, shelf: dict[str, dict]) -> None:
+def through_layers(heads: attn_core.AllHeads, shelf: dict[str, dict], palette: str) -> None:
     """One layer's head average beside the rollout of every layer up to it."""
     st.subheader("Attention through the layers", anchor=False)
     a, b = st.columns(2)
@@ -155,7 +161,7 @@ def through_layers(heads: attn_core.AllHeads, shelf: dict[str, dict]) -> None:
                 matrix,
                 labels,
                 labels,
-                palette="weights",
+                palette=palette,
                 domain=(0.0, float(matrix.max())),
                 title=title,
                 value_title="weight",

@@ -38,13 +38,15 @@ def controls(real: bool) -> None:
 
 
 def render(view: View, exports: Exports) -> None:
-    projected_vectors(view.res_proj, view.labels, exports)
+    projected_vectors(view.res_proj, view.labels, exports, view.palette("diverging"))
     comparison(view, exports)
     training.render(view, exports)
 
 
 @st.fragment(key=VECTORS)
-def projected_vectors(res: attn_core.AttentionResult, labels: list[str], exports: Exports) -> None:
+def projected_vectors(
+    res: attn_core.AttentionResult, labels: list[str], exports: Exports, palette: str
+) -> None:
     matrices = {"q": res.q, "k": res.k, "v": res.v}
     shown = draw.pick_one(
         "Projected vectors", QKV_NAMES, key="qkv", on_change=state.rerun, args=(VECTORS,)
@@ -56,7 +58,7 @@ def projected_vectors(res: attn_core.AttentionResult, labels: list[str], exports
             charts.heatmap,
             matrices[shown],
             labels,
-            palette="diverging",
+            palette=palette,
             x_title=f"dimension ({res.q.shape[1]})",
             value_title=shown,
         ),
@@ -110,9 +112,9 @@ def comparison_charts(view: View, present: bool = False) -> dict[str, Callable[[
         top = float(max(free.max(), projected.max()))
         reach = max(float(np.abs(difference).max()), 1e-12)
     panels = (
-        (free, "weights", "W, parameter-free", "w_ij", (0.0, top)),
-        (projected, "weights", f"W, {view.proj_name}", "w_ij", (0.0, top)),
-        (difference, "diverging", "difference", "Δw", (-reach, reach)),
+        (free, view.palette("weights"), "W, parameter-free", "w_ij", (0.0, top)),
+        (projected, view.palette("weights"), f"W, {view.proj_name}", "w_ij", (0.0, top)),
+        (difference, view.palette("diverging"), "difference", "Δw", (-reach, reach)),
     )
     side = draw.token_square(view.labels)
     made = {}

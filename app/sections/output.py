@@ -49,7 +49,12 @@ def output_charts(view: View, present: bool = False) -> dict[str, Callable[[], d
     res = view.res
     domain = charts.symmetric_domain(res.values, 0.99)
     return draw.lazy_matrix_with_norms(
-        res.output, view.labels, name="y", domain=domain, present=present
+        res.output,
+        view.labels,
+        name="y",
+        domain=domain,
+        present=present,
+        palette=view.palette("diverging"),
     )
 
 

@@ -25,7 +25,7 @@ def render(view: View, exports: Exports) -> None:
             res.scores,
             labels,
             labels,
-            palette="diverging",
+            palette=view.palette("diverging"),
             x_title="key j",
             y_title="query i",
             value_title="w′_ij",

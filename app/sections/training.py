@@ -19,7 +19,7 @@ shelf (``data.viewer_shelf``), released when the browser goes."""
 
 
 def render(view: View, exports: Exports) -> None:
-    training(view.emb, view.x, view.labels, exports)
+    training(view.emb, view.x, view.labels, exports, view.palette("weights"))
 
 
 def target_for(settings, emb: attn_core.Embedding, n: int) -> np.ndarray:
@@ -31,7 +31,9 @@ def target_for(settings, emb: attn_core.Embedding, n: int) -> np.ndarray:
 
 
 @st.fragment(key=KEY)
-def training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str], exports: Exports) -> None:
+def training(
+    emb: attn_core.Embedding, x: np.ndarray, labels: list[str], exports: Exports, palette: str
+) -> None:
     """Train W_q, W_k from the random start towards a target; replay it step by step."""
     shelf = exports.shelf(KEY)
     st.subheader("Watch projections learn", anchor=False)
@@ -71,9 +73,10 @@ def training(emb: attn_core.Embedding, x: np.ndarray, labels: list[str], exports
     last_key, run = data.viewer_shelf().get(LATEST, (None, None))
     if last_key != key:
         st.info(f"Press Train to learn to {what}, from the random start.", icon=":material/school:")
-        draw.chart(st, "Training target", target_chart(target, labels), shelf, width="content")
+        chart = target_chart(target, labels, palette)
+        draw.chart(st, "Training target", chart, shelf, width="content")
     else:
-        show_run(run, labels, what, shelf)
+        show_run(run, labels, what, shelf, palette)
     repeats = len(set(emb.token_ids)) < len(emb.token_ids)
     static = settings["kind"] == "static" and settings["mode"] != "real"
     if objective == "previous" and static and repeats:
@@ -109,7 +112,9 @@ def train_now(
     return run
 
 
-def show_run(run: attn_core.Training, labels: list[str], what: str, shelf: dict) -> None:
+def show_run(
+    run: attn_core.Training, labels: list[str], what: str, shelf: dict, palette: str
+) -> None:
     """The loss curve, and W at any saved step beside the target."""
     if st.session_state.get("train_at") not in run.saved_steps:
         st.session_state["train_at"] = run.steps
@@ -137,7 +142,7 @@ def show_run(run: attn_core.Training, labels: list[str], what: str, shelf: dict)
             run.weights_at(at),
             labels,
             labels,
-            palette="weights",
+            palette=palette,
             domain=(0.0, 1.0),
             title=f"W after step {at}",
             value_title="w_ij",
@@ -147,9 +152,8 @@ def show_run(run: attn_core.Training, labels: list[str], what: str, shelf: dict)
         shelf,
         width="content",
     )
-    draw.chart(
-        goal, "Training target", target_chart(run.target, labels, size), shelf, width="content"
-    )
+    chart = target_chart(run.target, labels, palette, size)
+    draw.chart(goal, "Training target", chart, shelf, width="content")
     draw.offer(
         st,
         "Trained W_q, W_k, W_v (.npz)",
@@ -164,13 +168,13 @@ def show_run(run: attn_core.Training, labels: list[str], what: str, shelf: dict)
     )
 
 
-def target_chart(target: np.ndarray, labels: list[str], size: int = 250) -> dict:
+def target_chart(target: np.ndarray, labels: list[str], palette: str, size: int = 250) -> dict:
     return data.chart(
         charts.heatmap,
         target,
         labels,
         labels,
-        palette="weights",
+        palette=palette,
         domain=(0.0, 1.0),
         title="Target",
         value_title="p_ij",

@@ -106,21 +106,28 @@ def shown(reading: Reading, exports: Exports) -> None:
     view = state.view_now(reading, exports)
     # The map as a chart for export, made only if asked for (when the settings then are these).
     exports.shelf(KEY)["W, normalised"] = partial(
-        w_chart, view.res.weights, view.labels, bool(view.settings["stretch"]), view.present
+        w_chart,
+        view.res.weights,
+        view.labels,
+        bool(view.settings["stretch"]),
+        view.present,
+        view.palette("weights"),
     )
     if view.head is not None:
         head_check(view.res, view.head, view.settings)
     state.sync_url()
 
 
-def w_chart(weights: np.ndarray, labels: list[str], stretch: bool, present: bool) -> dict:
+def w_chart(
+    weights: np.ndarray, labels: list[str], stretch: bool, present: bool, palette: str
+) -> dict:
     """The map as a Vega-Lite chart, as the page draws W (for export)."""
     spec = charts.spec(
         charts.heatmap,
         weights,
         labels,
         labels,
-        palette="weights",
+        palette=palette,
         x_title="key j (attended to)",
         y_title="query i (attending)",
         value_title="w_ij",

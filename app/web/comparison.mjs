@@ -1,7 +1,7 @@
 // Step 8's comparison: the parameter-free W, the projections' W and their difference,
 // recomputed in the browser whenever the map of W moves (see app/weights_map.py).
 
-import { colourAt, decode, inkAt, largestOf, rgb, softmaxRows, strongestCell } from "./numeric.mjs";
+import { colourAt, decode, inkFor, largestOf, rgb, softmaxRows, strongestCell } from "./numeric.mjs";
 import {
   CellCursor, FONT, GAP, cellAt, drawNextFrame, drawTokenAxes, el, follow, paintCells, relayoutOnResize,
   showTip, sizePlot, svg, takeServerSettings, tokenLabels, valueTexts,
@@ -161,7 +161,7 @@ class ComparisonMaps {
       if (one.values) {
         one.values.forEach((text, n) => {
           text.textContent = values[n].toFixed(2);
-          text.setAttribute("fill", inkAt(position(values[n]), one.diverging, d.inks));
+          text.setAttribute("fill", inkFor(colourAt(one.stops, position(values[n])), d.inks));
         });
       }
       for (const tick of one.ticks) tick.textContent = (low + span * tick.dataset.fraction).toFixed(2);

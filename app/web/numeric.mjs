@@ -63,9 +63,15 @@ export function colourAt(stops, position) {
 }
 
 
-// White ink on dark cells (the top of the range, or either end of a diverging one).
-export function inkAt(position, diverging, inks) {
-  return position > 0.8 || (diverging && position < 0.2) ? inks[0] : inks[1];
+// The ink (inks: [light, dark]) that reads best on an [r, g, b] colour: the one with the
+// larger WCAG contrast ratio, as attn_core.charts.base.ink_for picks it.
+export function inkFor(colour, inks) {
+  const [r, g, b] = colour.map((c) => {
+    const s = c / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  return 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 ? inks[0] : inks[1];
 }
 
 // The length of each of the rows of a rows x cols matrix.

@@ -9,7 +9,7 @@
 // Y, step 8's comparison) through a window event.
 
 import {
-  colourAt, decode, inkAt, largestOf, meanOf, rgb, softmaxRows, strongestCell,
+  colourAt, decode, inkFor, largestOf, meanOf, rgb, softmaxRows, strongestCell,
 } from "./numeric.mjs";
 import {
   CellCursor, FONT, GAP, SETTINGS_EVENT, cellAt, drawNextFrame, drawTokenAxes, el, framedPlot, paintCells,
@@ -231,7 +231,7 @@ class WeightsMap {
     if (this.values) {
       this.values.forEach((text, k) => {
         text.textContent = w[k].toFixed(2);
-        text.setAttribute("fill", inkAt(w[k] / top, false, d.inks));
+        text.setAttribute("fill", inkFor(colourAt(this.stops, w[k] / top), d.inks));
       });
     }
     const [largest, entropy] = this.statsCells.slice(-2);

@@ -26,6 +26,28 @@ SEQUENTIAL = (
     *("#4292c6", "#2171b5", "#08519c", "#08306b"),
 )
 """White (0) to dark blue (1), ColorBrewer Blues: attention weights."""
+CIVIDIS = (
+    *("#00224e", "#123570", "#3b496c", "#575d6d", "#707173"),
+    *("#8a8678", "#a59c74", "#c3b369", "#fee838"),
+)
+"""Dark blue (0) to yellow (1), cividis: perceptually uniform, and the same to a viewer
+with any common colour-vision deficiency (Nuñez et al., 2018)."""
+PURPLE_ORANGE = (
+    *("#542788", "#8073ac", "#b2abd2", "#d8daeb"),
+    "#f7f7f7",
+    *("#fee0b6", "#fdb863", "#e08214", "#b35806"),
+)
+"""Purple (negative) - white (0) - orange (positive), ColorBrewer PuOr: its two sides stay
+apart under deuteranopia and protanopia, where red and green meet."""
+PALETTES = {
+    "weights": SEQUENTIAL,
+    "diverging": DIVERGING,
+    "weights-safe": CIVIDIS,
+    "diverging-safe": PURPLE_ORANGE,
+}
+"""Every palette by name: the standard two, and their colour-blind-safe counterparts."""
+SAFE = "-safe"
+"""A palette's name plus this is its colour-blind-safe counterpart (``palette_for``)."""
 
 RASTER_CELLS = 2500
 """Above this many cells a heatmap is drawn as one image."""
@@ -35,8 +57,8 @@ its cells are a few pixels wide, too thin to hover, and thousands of marks redra
 VALUE_CELLS = 144
 """Up to this many cells (12 x 12) the values are printed inside the cells."""
 BEFORE_COLOUR, AFTER_COLOUR = "#7f7f7f", "#d6604d"
-INKS = ["white", "#222222"]
-"""Text colours on dark and on light cells."""
+INKS = ["#ffffff", "#000000"]
+"""Text colours on dark and on light cells: one of the two keeps 4.58:1 on any colour."""
 LABEL_INK = "#80858f"
 """Text beside the marks (values by bars, token names): legible on light and dark themes."""
 # Sizes are those of the data area; axes, labels and titles come on top. FIT_WIDTH also
@@ -65,15 +87,37 @@ def is_raster(shape: tuple[int, int]) -> bool:
     return shape[0] * shape[1] > RASTER_CELLS or shape[1] > RASTER_COLUMNS
 
 
+def palette_for(kind: str, safe: bool) -> str:
+    """The palette of ``kind`` ("weights" or "diverging"), colour-blind-safe if ``safe``."""
+    return kind + SAFE if safe else kind
+
+
+def stops_of(palette: str) -> tuple[str, ...]:
+    """The colour stops of a palette named in ``PALETTES``."""
+    if palette not in PALETTES:
+        raise ValueError(f"palette must be one of {sorted(PALETTES)}, got {palette!r}")
+    return PALETTES[palette]
+
+
+def ink_for(rgb: np.ndarray) -> np.ndarray:
+    """The ink (``INKS``) that reads best on each colour ``(..., 3)`` bytes: the one with the
+    larger WCAG contrast ratio, which is never below 4.58:1."""
+    c = np.asarray(rgb, dtype=np.float64) / 255
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    luminance = c @ np.array([0.2126, 0.7152, 0.0722])  # (...,)
+    on_white = 1.05 / (luminance + 0.05)
+    on_black = (luminance + 0.05) / 0.05
+    return np.where(on_white >= on_black, INKS[0], INKS[1])
+
+
 def colour_scale(palette: str) -> alt.Scale:
-    """The Altair colour scale for ``palette`` ("diverging" or "weights").
+    """The Altair colour scale for ``palette`` (a name in ``PALETTES``).
 
     Its domain is the data's: each heatmap sends the two ends of its colour range as an
     invisible ``ends`` data set and its cells' values clipped to that range. The range is
     then data, not structure, so a new text or a stretched range reuses the chart.
     """
-    stops = DIVERGING if palette == "diverging" else SEQUENTIAL
-    return alt.Scale(range=list(stops), interpolate="rgb", zero=False, nice=False)
+    return alt.Scale(range=list(stops_of(palette)), interpolate="rgb", zero=False, nice=False)
 
 
 def symmetric_domain(matrix: np.ndarray, quantile: float = 1.0) -> tuple[float, float]:
@@ -89,7 +133,7 @@ def symmetric_domain(matrix: np.ndarray, quantile: float = 1.0) -> tuple[float, 
 
 def colours(matrix: np.ndarray, palette: str, domain: tuple[float, float]) -> np.ndarray:
     """RGB bytes ``(R, C, 3)`` of each cell, as ``colour_scale`` draws it (linear RGB)."""
-    stops = DIVERGING if palette == "diverging" else SEQUENTIAL
+    stops = stops_of(palette)
     rgb = np.array([[int(s[k : k + 2], 16) for k in (1, 3, 5)] for s in stops], dtype=float)
     lo, hi = domain
     t = np.clip((matrix - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)  # (R, C) in [0, 1]

@@ -26,9 +26,9 @@ IDENTITY = alt.Scale(domain=[0, 3], range=[0, 3])
 """Outline widths as given (Vega-Lite 6 rejects ``"scale": null``)."""
 
 
-def thumbnail(weights: np.ndarray) -> str:
-    """One head's ``(T, T)`` attention as a small PNG, white at 0, dark blue at its largest."""
-    return png_data_url(shrink(weights), "weights", (0.0, float(weights.max())))
+def thumbnail(weights: np.ndarray, palette: str = "weights") -> str:
+    """One head's ``(T, T)`` attention as a small PNG, from 0 to its largest weight."""
+    return png_data_url(shrink(weights), palette, (0.0, float(weights.max())))
 
 
 @builder
@@ -39,12 +39,14 @@ def head_grid(
     select: str | None = None,
     size: int = 56,
     title: str = "",
+    palette: str = "weights",
 ):
     """Every head's attention, ``weights`` ``(L, H, T, T)``, as an L x H grid of pictures.
 
-    Each picture runs white (0) to dark blue (that head's largest weight), so a head's
-    pattern shows whatever its scale. ``on_show`` = ``(layer, head)`` is outlined;
-    ``select`` names a click selection on ``layer`` and ``head``.
+    Each picture runs from 0 to that head's largest weight (``palette``: "weights", white
+    to dark blue, or "weights-safe"), so a head's pattern shows whatever its scale.
+    ``on_show`` = ``(layer, head)`` is outlined; ``select`` names a click selection on
+    ``layer`` and ``head``.
 
     Returns
     -------
@@ -58,14 +60,7 @@ def head_grid(
     table = {
         "layer": [layer for layer, _ in cells],
         "head": [head for _, head in cells],
-        "url": [
-            png_data_url(
-                shrink(weights[layer, head]),
-                "weights",
-                (0.0, float(weights[layer, head].max())),
-            )
-            for layer, head in cells
-        ],
+        "url": [thumbnail(weights[layer, head], palette) for layer, head in cells],
         "edge": [3.0 if cell == on_show else 0.0 for cell in cells],
     }
     return _head_grid, (layers, heads, select, size, title), {"heads": table}

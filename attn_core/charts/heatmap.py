@@ -26,6 +26,7 @@ from attn_core.charts.base import (
     colour_scale,
     colours,
     heading,
+    ink_for,
     is_raster,
     symmetric_domain,
 )
@@ -56,8 +57,9 @@ def heatmap(
         Distinct labels (see ``token_labels``).
     col_labels : list of str, length C, optional
         Distinct labels; ``None`` numbers the columns (for feature dimensions).
-    palette : {"diverging", "weights"}
-        Diverging is centred at 0; weights runs 0 (white) to 1 (dark blue).
+    palette : str, default "diverging"
+        A name in ``PALETTES``: "diverging" is centred at 0; "weights" runs 0 (white) to 1
+        (dark blue); each with a colour-blind-safe counterpart ("weights-safe"...).
     domain : (float, float), optional
         Colour range; by default ``(0, 1)`` for weights, else symmetric around 0: the
         largest magnitude for token x token matrices, the 99th percentile of magnitudes
@@ -86,7 +88,8 @@ def heatmap(
             f"labels must match the matrix shape {matrix.shape}, got {len(row_labels)} rows"
             f" and {'numbered' if col_labels is None else len(col_labels)} columns"
         )
-    if domain is None and palette == "weights":
+    weights = palette.startswith("weights")
+    if domain is None and weights:
         domain = (0.0, 1.0)
     elif domain is None:
         domain = symmetric_domain(matrix, 1.0 if col_labels is not None else 0.99)
@@ -120,7 +123,7 @@ def heatmap(
     cells = _cells(matrix, row_labels, col_labels, palette, domain)
     fmt = None
     if rows * cols <= VALUE_CELLS:  # few enough cells to print each value
-        fmt = ".2f" if palette == "weights" or np.abs(matrix).max() < 10 else ".1f"
+        fmt = ".2f" if weights or np.abs(matrix).max() < 10 else ".1f"
     value_font = int(np.clip(round(cell * 0.38), 8, 18))  # "0.25" fits its cell
     # The tokens are data (their order a column), not structure: a new text of about the
     # same length reuses the chart's structure, which takes most of a chart's build.
@@ -208,10 +211,8 @@ def _cells(matrix, row_labels, col_labels, palette, domain) -> Table:
         cells["j"] = np.tile(np.arange(cols), rows)
     lo, hi = domain
     cells["shade"] = np.clip(value, lo, hi)  # the colour: clamped to the range
-    # Dark ink on light cells, white ink on dark ones: relative position in the colour range.
-    position = (value - lo) / (hi - lo if hi > lo else 1.0)
-    dark = (position > 0.8) | ((position < 0.2) if palette == "diverging" else False)
-    cells["ink"] = np.where(dark, INKS[0], INKS[1])
+    # The ink that reads best on the cell's own colour, in any palette.
+    cells["ink"] = ink_for(colours(value[None, :], palette, domain)[0])
     if numbered:  # feature dimensions: a continuous axis 0..C that stretches to any width
         cells["col_end"] = cells["col"] + 1
     return cells
