@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,15 +16,14 @@ from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+import audience
 import pytest
+from conftest import OUTPUT
 from playwright.sync_api import Page, expect
+from serve import START_SECONDS, free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "test-output"
-sys.path.insert(0, str(ROOT / "bench"))
-
-import audience  # noqa: E402
-from serve import START_SECONDS, free_port, wait_ready  # noqa: E402
+pytestmark = pytest.mark.load
 
 COOKIE = "replica"
 """The balancer's affinity cookie (deploy/haproxy.cfg.in)."""

@@ -4,7 +4,6 @@ released (a classroom of viewers in one process: python bench/sessions.py)."""
 from __future__ import annotations
 
 import re
-import sys
 import urllib.parse
 from pathlib import Path
 
@@ -118,10 +117,8 @@ def test_closed_pages_are_released(tmp_path):
     import shutil
 
     from playwright.sync_api import sync_playwright
-    from serve import CHROMIUM_FLAGS, serving, wait_ready
-
-    sys.path.insert(0, str(ROOT / "bench"))
     from run import text_with_pieces
+    from serve import CHROMIUM_FLAGS, serving, wait_ready
 
     text = text_with_pieces(256, attn_core.load_model())
     link = urllib.parse.urlencode({"text": text, "mode": "learnable", "d_k": "384"})
