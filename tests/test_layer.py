@@ -3,6 +3,8 @@ attention) through forward hooks, on the bundled model and on tiny BERT, RoBERTa
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -252,3 +254,16 @@ def test_the_result_is_frozen(model):
     assert isinstance(res, Layer) and res.layer == 2
     with pytest.raises(AttributeError):
         res.layer = 3
+
+
+def test_a_network_run_by_torch_keeps_no_stages(model, tmp_path):
+    """A sentence-transformers folder the numpy networks do not read (here: another GELU)."""
+    for item in Path(model.source).iterdir():
+        if item.name != "config.json":
+            (tmp_path / item.name).symlink_to(item)
+    config = (Path(model.source) / "config.json").read_text()
+    (tmp_path / "config.json").write_text(config.replace('"gelu"', '"gelu_new"'))
+    m = attn_core.load_model(str(tmp_path))
+    assert m.network.layers == 6
+    with pytest.raises(ValueError, match="runs through torch"):
+        layer("the river bank", 1, model=m)
