@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -11,6 +12,11 @@ import numpy as np
 import pytest
 from pagetest import assert_clean, new_app
 from streamlit.testing.v1 import AppTest
+
+# The page run by AppTest shares this process with what the tests hold it to (torch,
+# transformers and their reference models), which the served page never loads: the
+# process's own memory is not the page's. tests/test_memory.py sets its own limits.
+os.environ.setdefault("ATTN_MEMORY_LIMIT_MB", str(16 * 1024))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pagetest import assert_clean, chart_specs, move_map, open_link, points
+from pagetest import assert_clean, chart_specs, move_map, open_link, points, weights_map
 from sklearn.manifold import TSNE
 
 import attn_core
@@ -39,7 +39,7 @@ def drawn(at) -> tuple[np.ndarray, np.ndarray]:
 def test_a_temperature_move_does_not_fit_tsne_again(fits):
     at = open_link({"text": TEXT, "method": "tsne"})
     assert_clean(at)
-    t = len(at.session_state["labels"])
+    t = len(weights_map(at)["labels"])
     assert fits == [t]  # fitted once, on the before points alone
     before, _ = drawn(at)
     for temperature in (0.5, 2.0, 3.5):
