@@ -15,10 +15,10 @@ the next layer's input; ``next_token`` asks a decoder (GPT-2) what comes next.
 >>> res.weights.sum(axis=1)                             # every row sums to 1
 """
 
-from attn_core.attention import AttentionResult, row_entropy, self_attention, softmax
+from attn_core.attention import AttentionResult, Cell, cell, row_entropy, self_attention, softmax
 from attn_core.embeddings import KINDS, Embedding, Head, embed, model_head, shared_words
 from attn_core.export import load_projections, reproduce, snapshot
-from attn_core.heads import PATTERNS, AllHeads, Cell, all_heads, cell, head_scores, rollout
+from attn_core.heads import PATTERNS, AllHeads, all_heads, head_scores, rollout
 from attn_core.layer import Layer, layer
 from attn_core.model import BUNDLED_MODEL, Model, load_model
 from attn_core.networks import SUPPORTED

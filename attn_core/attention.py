@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attn_core.projections import Projections
+from attn_core.validation import check_array, check_index, check_positive
 
 _BIG = np.finfo(np.float64).max
 
@@ -133,9 +134,9 @@ def self_attention(
     AttentionResult
         Every stage, from the raw scores to the output.
     """
-    x = _as_matrix(x)
+    x = check_array(x, "x", ("T", "d"))
     t, d = x.shape
-    temperature = _positive_finite(temperature, "temperature")
+    temperature = check_positive(temperature, "temperature")
 
     if projections is None:
         q = k = v = None
@@ -180,28 +181,86 @@ def self_attention(
     )
 
 
-def _as_matrix(x: np.ndarray) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"x must be a numeric (T, d) array, got {type(x).__name__}") from exc
-    if arr.ndim != 2:
-        raise ValueError(f"x must be 2-D (T, d), got shape {arr.shape}")
-    if arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ValueError(f"x must have at least one token and one dimension, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError("x must be finite, got NaN or inf values")
-    return arr
+@dataclass(frozen=True)
+class Cell:
+    """How one weight ``w_ij`` of W is made, every number kept.
+
+    Attributes
+    ----------
+    i, j : int
+        Query row and key column.
+    left, right : ndarray, shape (d_k,)
+        The vectors dotted: ``x_i`` and ``x_j`` parameter-free, ``q_i`` and ``k_j`` with
+        projections (biases included).
+    products : ndarray, shape (d_k,)
+        ``left * right``, element by element; they add up to ``score``.
+    score : float
+        ``w′_ij``, the dot product.
+    scale, temperature : float
+        ``logit = score * scale / temperature``.
+    masked : bool
+        Whether the causal mask hides ``j`` from ``i`` (then ``logit`` is ``-inf``).
+    logit : float
+    row_max, row_sum : float
+        The row's largest logit and ``Σ_j exp(logit_ij - row_max)``: the softmax's parts.
+    weight : float
+        ``exp(logit - row_max) / row_sum``, equal to ``weights[i, j]`` of the result read.
+    """
+
+    i: int
+    j: int
+    left: np.ndarray
+    right: np.ndarray
+    products: np.ndarray
+    score: float
+    scale: float
+    temperature: float
+    masked: bool
+    logit: float
+    row_max: float
+    row_sum: float
+    weight: float
+
+    @classmethod
+    def of(cls, result: AttentionResult, i: int, j: int) -> Cell:
+        """The arithmetic of ``w_ij``, read from the stages ``result`` already holds."""
+        t = result.weights.shape[0]
+        i, j = check_index(i, "i", t), check_index(j, "j", t)
+        queries = result.q if result.projected else result.x  # (T, d_k)
+        keys = result.k if result.projected else result.x  # (T, d_k)
+        left, right = queries[i], keys[j]  # (d_k,) each
+        row = result.logits[i]  # (T,)
+        row_max = float(row.max())
+        return cls(
+            i=i,
+            j=j,
+            left=left,
+            right=right,
+            products=left * right,  # (d_k,)
+            score=float(result.scores[i, j]),
+            scale=float(result.scale),
+            temperature=float(result.temperature),
+            masked=bool(result.causal and j > i),
+            logit=float(row[j]),
+            row_max=row_max,
+            row_sum=float(np.exp(row - row_max).sum()),
+            weight=float(result.weights[i, j]),
+        )
 
 
-def _positive_finite(value: float, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from exc
-    if not np.isfinite(number) or number <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return number
+def cell(
+    x: np.ndarray,
+    i: int,
+    j: int,
+    projections: Projections | None = None,
+    *,
+    scale: bool | float | None = None,
+    temperature: float = 1.0,
+    causal: bool = False,
+) -> Cell:
+    """``Cell.of(self_attention(x, projections, ...), i, j)``, for one weight on its own."""
+    res = self_attention(x, projections, scale=scale, temperature=temperature, causal=causal)
+    return Cell.of(res, i, j)
 
 
 def _scale_factor(scale: bool | float | None, *, width: int, projected: bool) -> float:
@@ -209,4 +268,4 @@ def _scale_factor(scale: bool | float | None, *, width: int, projected: bool) ->
         scale = projected
     if isinstance(scale, bool | np.bool_):
         return 1.0 / np.sqrt(width) if scale else 1.0
-    return _positive_finite(scale, "scale")
+    return check_positive(scale, "scale")

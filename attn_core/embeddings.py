@@ -13,6 +13,7 @@ import numpy as np
 
 from attn_core.model import Model, load_model
 from attn_core.projections import Projections
+from attn_core.validation import check_choice, check_text
 
 KINDS = ("static", "contextual")
 """``static``: rows of the input word-embedding table (context-free, the seed's X);
@@ -103,9 +104,8 @@ def embed(
     -------
     Embedding
     """
-    _require_text(text)
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    check_text(text)
+    check_choice(kind, "kind", KINDS)
     if not isinstance(model, Model):
         model = load_model(model)
 
@@ -114,16 +114,10 @@ def embed(
     static = kind == "static"
     vectors = model.table[ids].astype(np.float64) if static else model.forward(ids).last  # (T, d)
 
-    tokens = [model.tokenizer.id_to_token(i) for i in ids]
-    special = model.special(len(ids))
-    rows = [[i] for i in range(len(ids))]
-    if merge_subwords:
-        rows = _word_groups(tokens, special, model.continues)
-    if not special_tokens:
-        rows = [r for r in rows if not special[r[0]]]
+    tokens, special, rows = reading_rows(model, ids, special_tokens, merge_subwords)
     return Embedding(
         text=text,
-        tokens=[_join_pieces([tokens[i] for i in r]) for r in rows],
+        tokens=[join_pieces([tokens[i] for i in r]) for r in rows],
         vectors=np.stack([vectors[r].mean(axis=0) for r in rows]),  # (T', d)
         offsets=[(offsets[r[0]][0], offsets[r[-1]][1]) for r in rows],
         token_ids=[tuple(ids[i] for i in r) for r in rows],
@@ -134,13 +128,6 @@ def embed(
         max_tokens=model.max_tokens,
         model_name=model.name,
     )
-
-
-def _require_text(text: str) -> None:
-    if not isinstance(text, str):
-        raise ValueError(f"text must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise ValueError("text is empty: type some text to begin")
 
 
 @dataclass(frozen=True)
@@ -193,7 +180,7 @@ def model_head(text: str, *, layer: int, head: int, model: Model | str | None = 
     model : Model or str, optional
         As for ``embed``.
     """
-    _require_text(text)
+    check_text(text)
     if not isinstance(model, Model):
         model = load_model(model)
     projections = model.head_projections(layer, head)  # checks layer and head
@@ -212,6 +199,23 @@ def model_head(text: str, *, layer: int, head: int, model: Model | str | None = 
     )
 
 
+def reading_rows(
+    model: Model, ids: list[int], special_tokens: bool, merge_subwords: bool
+) -> tuple[list[str], list[bool], list[list[int]]]:
+    """Each id's word piece and whether it is special, and the pieces each row reads:
+    one row per piece, or per word, without the special tokens if asked."""
+    pieces = [model.tokenizer.id_to_token(i) for i in ids]
+    special = model.special(len(ids))
+    rows = (
+        _word_groups(pieces, special, model.continues)
+        if merge_subwords
+        else [[i] for i in range(len(ids))]
+    )
+    if not special_tokens:
+        rows = [r for r in rows if not special[r[0]]]
+    return pieces, special, rows
+
+
 def _word_groups(
     tokens: list[str], special: list[bool], continues: Callable[[str], bool] | None = None
 ) -> list[list[int]]:
@@ -228,7 +232,8 @@ def _word_groups(
     return groups
 
 
-def _join_pieces(pieces: list[str]) -> str:
+def join_pieces(pieces: list[str]) -> str:
+    """One label for a word's pieces: ``em ##bed`` -> ``embed`` (byte-level pieces as they are)."""
     return pieces[0] + "".join(p.removeprefix("##") for p in pieces[1:])
 
 

@@ -4,10 +4,10 @@ all-MiniLM-L6-v2 is a six-layer BERT encoder (d = 384, twelve heads of 32). Ever
 page asks of it (the last layer's token vectors, the hidden states entering each layer,
 every head's attention, a head's trained projections) is a few matrix products per layer,
 computed by ``attn_core.networks.Bert`` from the weights mapped out of
-``model.safetensors``. No torch: the network opens in milliseconds and costs the server
-its 90 MB of weights, where torch, transformers and sentence-transformers took about
-400 MB before the first text. tests/test_encoder.py holds it to the Hugging Face model
-(torch) on the same files.
+``model.safetensors``. No torch: the network opens at once and costs the server only its
+mapped weights, a fraction of what torch, transformers and sentence-transformers hold
+before the first text. tests/test_encoder.py holds it to the Hugging Face model (torch)
+on the same files.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from pathlib import Path
 
 from attn_core.networks.bert import TABLE_KEY, Bert
 from attn_core.networks.forward import Forward
-from attn_core.networks.numerics import erfc as _erfc
-from attn_core.networks.numerics import gelu as _gelu
 from attn_core.networks.numerics import mapped_tensors
 
-__all__ = ["TABLE_KEY", "Encoder", "Forward", "_erfc", "_gelu", "mapped_tensors"]
+__all__ = ["TABLE_KEY", "Encoder", "Forward", "mapped_tensors"]
 
 
 class Encoder(Bert):

@@ -1,10 +1,8 @@
-"""Every head of the model at once, attention across layers, what heads do, and how one
-cell of W is made.
+"""Every head of the model at once, attention across layers, and what heads do.
 
 ``all_heads`` runs the model once and keeps every head's attention; ``rollout`` follows
 attention through the layers (Abnar and Zuidema, 2020); ``head_scores`` says how much of
-each head's attention goes to a few well-known places (the previous token, [SEP]...);
-``cell`` writes out the arithmetic of one weight ``w_ij``.
+each head's attention goes to a few well-known places (the previous token, [SEP]...).
 """
 
 from __future__ import annotations
@@ -13,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attn_core.attention import row_entropy, self_attention
-from attn_core.embeddings import _join_pieces, _require_text, _word_groups
+from attn_core.attention import row_entropy
+from attn_core.embeddings import join_pieces, reading_rows
 from attn_core.model import Model, load_model
-from attn_core.projections import Projections
 from attn_core.training import pool_attention
+from attn_core.validation import check_array, check_number, check_text
 
 PATTERNS = ("previous", "next", "same", "cls", "sep", "broad")
 """What ``head_scores`` measures: attention to the previous token, the next one, other
@@ -34,9 +32,9 @@ class AllHeads:
         T labels: every word piece (as ``model_head`` sees them), or merged words and no
         special tokens if asked.
     weights : ndarray, shape (L, H, T, T), float32
-        The attention each head reported, in the model's own precision (72 heads of a
-        256-token text take 19 MB); with merged words or no special tokens, pooled onto
-        those rows (``pool_attention``). Every row sums to 1.
+        The attention each head reported, in the model's own precision (half the memory
+        of float64); with merged words or no special tokens, pooled onto those rows
+        (``pool_attention``). Every row sums to 1.
     special : list of bool
         Whether each token is one the tokenizer added ([CLS], [SEP]; <s>, </s>).
     n_dropped : int
@@ -83,7 +81,7 @@ def all_heads(
     -------
     AllHeads
     """
-    _require_text(text)
+    check_text(text)
     if not isinstance(model, Model):
         model = load_model(model)
     ids, _, n_dropped = model.encode(text)
@@ -96,29 +94,12 @@ def all_heads(
             [np.stack([pool_attention(w, groups) for w in layer]) for layer in weights]
         ).astype(np.float32)  # (L, H, T, T)
     return AllHeads(
-        tokens=[_join_pieces([pieces[i] for i in r]) for r in rows],
+        tokens=[join_pieces([pieces[i] for i in r]) for r in rows],
         weights=weights,
         special=[special[r[0]] for r in rows],
         n_dropped=n_dropped,
         model_name=model.name,
     )
-
-
-def reading_rows(
-    model: Model, ids: list[int], special_tokens: bool, merge_subwords: bool
-) -> tuple[list[str], list[bool], list[list[int]]]:
-    """Each id's word piece and whether it is special, and the pieces each row reads:
-    one row per piece, or per word, without the special tokens if asked."""
-    pieces = [model.tokenizer.id_to_token(i) for i in ids]
-    special = model.special(len(ids))
-    rows = (
-        _word_groups(pieces, special, model.continues)
-        if merge_subwords
-        else [[i] for i in range(len(ids))]
-    )
-    if not special_tokens:
-        rows = [r for r in rows if not special[r[0]]]
-    return pieces, special, rows
 
 
 def rollout(layers: np.ndarray, residual: float = 0.5) -> np.ndarray:
@@ -143,13 +124,8 @@ def rollout(layers: np.ndarray, residual: float = 0.5) -> np.ndarray:
     ndarray, shape (T, T)
         Rows sum to 1.
     """
-    layers = np.asarray(layers, dtype=np.float64)
-    if layers.ndim != 3 or layers.shape[1] != layers.shape[2] or layers.shape[0] < 1:
-        raise ValueError(f"layers must be (L, T, T) with L >= 1, got shape {layers.shape}")
-    if not np.isfinite(layers).all():
-        raise ValueError("layers must be finite")
-    if not (isinstance(residual, int | float) and 0.0 <= residual <= 1.0):
-        raise ValueError(f"residual must be a number in [0, 1], got {residual!r}")
+    layers = check_array(layers, "layers", ("L", "T", "T"))
+    residual = check_number(residual, "residual", 0, 1)
     t = layers.shape[1]
     rolled = np.eye(t)  # (T, T)
     for a in layers:
@@ -175,7 +151,7 @@ def head_scores(heads: AllHeads) -> dict[str, np.ndarray]:
     special = np.array(heads.special, dtype=bool)
     rows = np.arange(t)
     per_layer = []
-    for layer in heads.weights:  # one layer at a time: a 256-token layer is 3 MB, not 19
+    for layer in heads.weights:  # one layer at a time: a float64 copy of one, not of all
         w = layer.astype(np.float64)  # (H, T, T)
         scores = dict.fromkeys(PATTERNS, np.zeros(w.shape[0]))
         if t > 1:
@@ -189,86 +165,3 @@ def head_scores(heads: AllHeads) -> dict[str, np.ndarray]:
         scores["broad"] = row_entropy(w).mean(axis=-1)
         per_layer.append(scores)
     return {name: np.stack([s[name] for s in per_layer]) for name in PATTERNS}
-
-
-@dataclass(frozen=True)
-class Cell:
-    """How one weight ``w_ij`` of W is made, every number kept.
-
-    Attributes
-    ----------
-    i, j : int
-        Query row and key column.
-    left, right : ndarray, shape (d_k,)
-        The vectors dotted: ``x_i`` and ``x_j`` parameter-free, ``q_i`` and ``k_j`` with
-        projections (biases included).
-    products : ndarray, shape (d_k,)
-        ``left * right``, element by element; they add up to ``score``.
-    score : float
-        ``w′_ij``, the dot product.
-    scale, temperature : float
-        ``logit = score * scale / temperature``.
-    masked : bool
-        Whether the causal mask hides ``j`` from ``i`` (then ``logit`` is ``-inf``).
-    logit : float
-    row_max, row_sum : float
-        The row's largest logit and ``Σ_j exp(logit_ij - row_max)``: the softmax's parts.
-    weight : float
-        ``exp(logit - row_max) / row_sum``, equal to ``self_attention(...).weights[i, j]``.
-    """
-
-    i: int
-    j: int
-    left: np.ndarray
-    right: np.ndarray
-    products: np.ndarray
-    score: float
-    scale: float
-    temperature: float
-    masked: bool
-    logit: float
-    row_max: float
-    row_sum: float
-    weight: float
-
-
-def cell(
-    x: np.ndarray,
-    i: int,
-    j: int,
-    projections: Projections | None = None,
-    *,
-    scale: bool | float | None = None,
-    temperature: float = 1.0,
-    causal: bool = False,
-) -> Cell:
-    """The arithmetic of ``w_ij`` for ``self_attention(x, projections, ...)``.
-
-    Arguments after ``j`` are those of ``self_attention``; ``i`` and ``j`` index its
-    ``(T, T)`` weights.
-    """
-    res = self_attention(x, projections, scale=scale, temperature=temperature, causal=causal)
-    t = res.weights.shape[0]
-    for name, value in (("i", i), ("j", j)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < t:
-            raise ValueError(f"{name} must be an integer in [0, {t}), got {value!r}")
-    queries = res.q if res.projected else res.x  # (T, d_k)
-    keys = res.k if res.projected else res.x  # (T, d_k)
-    left, right = queries[i], keys[j]  # (d_k,) each
-    row = res.logits[i]  # (T,)
-    row_max = float(row.max())
-    return Cell(
-        i=int(i),
-        j=int(j),
-        left=left,
-        right=right,
-        products=left * right,  # (d_k,)
-        score=float(res.scores[i, j]),
-        scale=float(res.scale),
-        temperature=float(res.temperature),
-        masked=bool(res.causal and j > i),
-        logit=float(row[j]),
-        row_max=row_max,
-        row_sum=float(np.exp(row - row_max).sum()),
-        weight=float(res.weights[i, j]),
-    )

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attn_core.embeddings import _join_pieces, _require_text
-from attn_core.heads import reading_rows
+from attn_core.embeddings import join_pieces, reading_rows
 from attn_core.model import Model, load_model
 from attn_core.networks import GPT2, Bert
 from attn_core.training import pool_attention
+from attn_core.validation import check_index, check_int, check_text
 
 
 @dataclass(frozen=True)
@@ -142,17 +142,14 @@ def layer(
         whose network runs through torch (a sentence-transformers folder of an
         architecture the numpy networks do not read).
     """
-    _require_text(text)
-    if isinstance(layer, bool) or not isinstance(layer, int | np.integer):
-        raise ValueError(f"layer must be an integer, got {type(layer).__name__} {layer!r}")
+    check_text(text)
+    check_int(layer, "layer")
     if not isinstance(model, Model):
         model = load_model(model)
     network = model.network
     if not isinstance(network, Bert | GPT2):
         raise ValueError(f"{model.name} runs through torch: its layers' stages are not kept")
-    if not 0 <= layer < network.layers:
-        raise ValueError(f"layer must be an integer in [0, {network.layers}), got {layer!r}")
-    layer = int(layer)
+    layer = check_index(layer, "layer", network.layers)
     ids, _, n_dropped = model.encode(text)
     x = network.embeddings(ids)  # (P, d)
     for i in range(layer):
@@ -177,7 +174,7 @@ def layer(
         weights = np.stack([pool_attention(w, groups) for w in weights]).astype(np.float32)
         norms = mean @ norms @ total  # (T, P) @ (H, P, P) @ (P, T) -> (H, T, T)
     return Layer(
-        tokens=[_join_pieces([pieces[i] for i in r]) for r in rows],
+        tokens=[join_pieces([pieces[i] for i in r]) for r in rows],
         special=[special[r[0]] for r in rows],
         layer=layer,
         weights=weights,

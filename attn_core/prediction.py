@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attn_core.embeddings import _require_text
 from attn_core.model import Model, load_model
+from attn_core.validation import check_int, check_text
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def next_token(text: str, *, model: Model | str | None = None, k: int = 5) -> Ne
     -------
     NextToken
     """
-    _require_text(text)
+    check_text(text)
     if not isinstance(model, Model):
         model = load_model(model)
     if not model.causal:
@@ -73,8 +73,7 @@ def next_token(text: str, *, model: Model | str | None = None, k: int = 5) -> Ne
     ids, _, n_dropped = model.encode(text)
     logits = model.next_logits(ids)  # (V,)
     vocab = logits.shape[0]
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= vocab:
-        raise ValueError(f"k must be an integer in [1, {vocab}], got {k!r}")
+    k = check_int(k, "k", 1, vocab)
     z = logits - logits.max()  # (V,): subtract the max so exp cannot overflow
     p = np.exp(z)
     total = p.sum()

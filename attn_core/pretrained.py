@@ -15,6 +15,7 @@ import numpy as np
 from attn_core.encoder import Encoder
 from attn_core.networks import GPT2, Bert, Forward
 from attn_core.projections import Projections
+from attn_core.validation import check_index
 
 if TYPE_CHECKING:
     from attn_core.model import TorchNetwork
@@ -172,9 +173,7 @@ class Model:
     def head_projections(self, layer: int, head: int) -> Projections:
         """One head's trained ``W_q``, ``W_k``, ``W_v`` ``(d, d_head)`` and biases."""
         n_layers, n_heads = self.shape
-        for name, value, count in (("layer", layer, n_layers), ("head", head, n_heads)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
-                raise ValueError(f"{name} must be an integer in [0, {count}), got {value!r}")
+        layer, head = check_index(layer, "layer", n_layers), check_index(head, "head", n_heads)
         width = self.width // n_heads
         rows = slice(head * width, (head + 1) * width)  # this head's slice of the fused layers
         maps = self.network.attention_weights(layer)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attn_core.validation import check_choice, check_int
+
 INITS = ("xavier_normal", "xavier_uniform", "kaiming_normal", "normal_0.02")
 """Initialisation schemes: Glorot normal/uniform, He normal, and N(0, 0.02²) as in BERT/GPT-2."""
 
@@ -58,7 +60,9 @@ class Projections:
     def check_input_width(self, d: int) -> None:
         """Raise ValueError unless inputs of width ``d`` fit these projections."""
         if d != self.d:
-            raise ValueError(f"x has width d={d} but the projections expect d={self.d}")
+            raise ValueError(
+                f"x must be (T, d) with d = {self.d} (the projections' input width), got d = {d}"
+            )
 
 
 def random_projections(
@@ -92,12 +96,10 @@ def random_projections(
     -------
     Projections
     """
-    d = _positive_int(d, "d")
-    d_k = _positive_int(d_k, "d_k")
-    d_v = d_k if d_v is None else _positive_int(d_v, "d_v")
-    seed = _seed(seed)
-    if init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    d, d_k = check_int(d, "d", low=1), check_int(d_k, "d_k", low=1)
+    d_v = d_k if d_v is None else check_int(d_v, "d_v", low=1)
+    seed = check_int(seed, "seed", 0, MAX_SEED)
+    check_choice(init, "init", INITS)
     w_q, w_k, w_v = _drawn(d, d_k, d_v, seed, init)
     return Projections(w_q=w_q, w_k=w_k, w_v=w_v, seed=seed, init=init)
 
@@ -106,10 +108,9 @@ def random_projections(
 def _drawn(d: int, d_k: int, d_v: int, seed: int, init: str) -> tuple[np.ndarray, ...]:
     """The three matrices, drawn once per set of arguments and shared read-only.
 
-    Every view of a page asks for the same ones (scores, output, geometry, training...):
-    drawing 3 x 384 x 64 numbers again each time took about a tenth of a new text's
-    server time. A pure function of its arguments, so one process-wide memo serves every
-    session; eight sets at most (3.5 MB each at the widest d_k).
+    Every view of a page asks for the same ones (scores, output, geometry, training...), so
+    they are drawn once; a pure function of its arguments, so one process-wide memo serves
+    every session, eight sets at most.
     """
     drawn = tuple(
         _draw(np.random.default_rng([seed, i]), (d, width), init)
@@ -130,19 +131,3 @@ def _draw(rng: np.random.Generator, shape: tuple[int, int], init: str) -> np.nda
     if init == "kaiming_normal":
         return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
     return rng.normal(0.0, 0.02, size=shape)
-
-
-def _positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
-
-
-def _seed(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"seed must be an integer, got {value!r}")
-    if not 0 <= value <= MAX_SEED:
-        raise ValueError(f"seed must be in [0, {MAX_SEED}], got {value}")
-    return int(value)

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attn_core.validation import check_array, check_choice, check_index, check_square
+
 METHODS = ("pca", "tsne", "raw")
 """``pca``: principal components of both sets; ``tsne``: t-SNE (shapes only, distances are
 not preserved); ``raw``: two of the original features, as in the seed's picture."""
 TSNE_ITERATIONS = 500
 """t-SNE's gradient steps, half of scikit-learn's default: from its PCA start the map has
-settled by then (bench/run.py times it at 16 and 256 word pieces)."""
+settled by then."""
 
 
 @dataclass(frozen=True)
@@ -72,22 +74,14 @@ def to_plane(
     -------
     Plane
     """
-    before = _finite_matrix(before, "before")
-    after = _finite_matrix(after, "after")
-    if before.shape != after.shape:
-        raise ValueError(
-            "before and after must have the same shape (T, d), "
-            f"got {before.shape} and {after.shape}"
-        )
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    before = check_array(before, "before", ("T", "d"))
     t, d = before.shape
+    after = check_array(after, "after", ("T", "d"), T=t, d=d)
+    check_choice(method, "method", METHODS)
     both = np.vstack([before, after])  # (2T, d)
 
     if method == "raw":
-        i, j = features
-        if not (0 <= i < d and 0 <= j < d):
-            raise ValueError(f"features must be two indices in [0, {d}), got {features}")
+        i, j = (check_index(f, f"features[{k}]", d) for k, f in enumerate(features))
         coords = both[:, [i, j]]  # (2T, 2)
         return Plane(coords[:t], coords[t:], "raw", (f"feature {i}", f"feature {j}"))
     if method == "pca":
@@ -118,13 +112,8 @@ def mixed_plane(before: np.ndarray, weights: np.ndarray) -> Plane:
     -------
     Plane
     """
-    before = _finite_matrix(before, "before")
-    weights = _finite_matrix(weights, "weights")
-    t = before.shape[0]
-    if before.shape[1] != 2 or weights.shape != (t, t):
-        raise ValueError(
-            f"before must be (T, 2) and weights (T, T), got {before.shape} and {weights.shape}"
-        )
+    before = check_array(before, "before", ("T", 2))
+    weights = check_square(weights, "weights", "T", before.shape[0])
     after = weights @ before  # (T, T) @ (T, 2) -> (T, 2)
     return Plane(before, after, "tsne", ("t-SNE 1", "t-SNE 2"))
 
@@ -133,10 +122,10 @@ def tsne_map(points: np.ndarray, *, seed: int = 0) -> np.ndarray:
     """t-SNE of ``points`` (n, d) -> (n, 2), from a PCA start, in ``TSNE_ITERATIONS`` steps.
 
     Its perplexity is clamped to what a handful of points allows. One thread: on a busy
-    server OpenMP's threads spin waiting for each other's cores, which made the map many
-    times slower, and every other viewer with it.
+    server OpenMP's threads spin waiting for each other's cores, slowing the map and every
+    other viewer with it.
     """
-    points = _finite_matrix(points, "points")
+    points = check_array(points, "points", ("n", "d"))
     n = points.shape[0]
     if n < 4:  # t-SNE needs a few neighbours; with 1 token (2 points) PCA says the same
         return _pca(points)[0]
@@ -161,8 +150,8 @@ def spread_ratio(before: np.ndarray, after: np.ndarray) -> float:
     Below 1: attention pulled the tokens closer together (the seed's "words shift closer
     together"). Computed in the original space, not in a 2-D picture. ``nan`` for one token.
     """
-    before = _finite_matrix(before, "before")
-    after = _finite_matrix(after, "after")
+    before = check_array(before, "before", ("T", "d"))
+    after = check_array(after, "after", ("T", "d_v"), T=before.shape[0])
     spread_before = mean_pairwise_distance(before)
     if before.shape[0] < 2 or spread_before == 0:
         return float("nan")
@@ -182,24 +171,23 @@ def mean_pairwise_distance(points: np.ndarray) -> float:
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine similarity of two vectors: 1 for the same direction; ``nan`` if one is zero."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.ndim != 1 or a.shape != b.shape:
-        raise ValueError(f"a and b must be vectors of one length, got {a.shape} and {b.shape}")
+    a = check_array(a, "a", ("d",))
+    b = check_array(b, "b", ("d",), d=a.shape[0])
     norm = float(np.linalg.norm(a) * np.linalg.norm(b))
     return float(a @ b / norm) if norm > 0 else float("nan")
 
 
 def row_norms(matrix: np.ndarray) -> np.ndarray:
     """Euclidean length of each row: ``(T, d) -> (T,)``, the page's ‖x_i‖ bars."""
-    return np.linalg.norm(_finite_matrix(matrix, "matrix"), axis=1)  # (T,)
+    return np.linalg.norm(check_array(matrix, "matrix", ("T", "d")), axis=1)  # (T,)
 
 
 def _pca(points: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     """First two principal components with a deterministic sign (largest loading > 0).
 
     The axes are the top eigenvectors of the smaller Gram matrix, ``Cᵀ C`` (d, d) or
-    ``C Cᵀ`` (n, n), of the centred points ``C``: the same axes as an SVD of ``C``, in a
-    quarter of the time for a 256-token text (before and after: 512 x 384).
+    ``C Cᵀ`` (n, n), of the centred points ``C``: the same axes as an SVD of ``C``, from a
+    smaller problem.
     """
     centred = points - points.mean(axis=0)  # (n, d)
     n, d = centred.shape
@@ -225,12 +213,3 @@ def _pca(points: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
         coords = np.hstack([coords, np.zeros((coords.shape[0], pad))])
         share = np.concatenate([share, np.zeros(pad)])
     return coords, (float(share[0]), float(share[1]))
-
-
-def _finite_matrix(values: np.ndarray, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ValueError(f"{name} must be a non-empty 2-D (T, d) array, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite, got NaN or inf values")
-    return arr

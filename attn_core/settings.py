@@ -11,9 +11,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from attn_core.attention import AttentionResult, self_attention
-from attn_core.heads import Cell, cell
+from attn_core.attention import AttentionResult, Cell, self_attention
 from attn_core.projections import INITS, Projections, random_projections
+from attn_core.validation import check_choice
 
 MODES = ("free", "learnable", "real")
 """Parameter-free (X Xᵀ), random projections, and a trained head of the bundled model."""
@@ -64,6 +64,7 @@ def projections_for(
 ) -> Projections | None:
     """The projections the view's mode uses on inputs of width ``d``: none parameter-free,
     the random ones, or in ``real`` mode ``head`` (a trained head's, from ``model_head``)."""
+    check_choice(view["mode"], "mode", MODES)
     if view["mode"] == "learnable":
         return start_projections(d, view)
     if view["mode"] == "real":
@@ -100,13 +101,5 @@ def attention_for(
 def cell_for(
     x: np.ndarray, i: int, j: int, view: Mapping[str, object], *, head: Projections | None = None
 ) -> Cell:
-    """The arithmetic of ``w_ij`` in ``attention_for(x, view, head=head)``."""
-    return cell(
-        x,
-        i,
-        j,
-        projections_for(x.shape[1], view, head),
-        scale=bool(view["scale"]),
-        temperature=float(view["temperature"]),
-        causal=bool(view["causal"]),
-    )
+    """``Cell.of(attention_for(x, view, head=head), i, j)``, for one weight on its own."""
+    return Cell.of(attention_for(x, view, head=head), i, j)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attn_core.projections import Projections
+from attn_core.validation import check_array, check_int, check_positive, check_square
 
 OBJECTIVES = ("imitate", "previous")
 """``imitate``: reproduce a trained head's attention on this text. ``previous``: every
@@ -89,8 +90,7 @@ def previous_token_target(t: int) -> np.ndarray:
     -------
     ndarray, shape (t, t)
     """
-    if isinstance(t, bool) or not isinstance(t, int) or t < 1:
-        raise ValueError(f"t must be a positive integer, got {t!r}")
+    t = check_int(t, "t", low=1)
     target = np.zeros((t, t))  # (T, T)
     target[0, 0] = 1.0
     target[np.arange(1, t), np.arange(t - 1)] = 1.0
@@ -116,9 +116,7 @@ def pool_attention(weights: np.ndarray, pieces: list[tuple[int, ...]]) -> np.nda
     -------
     ndarray, shape (len(pieces), len(pieces))
     """
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim != 2 or weights.shape[0] != weights.shape[1]:
-        raise ValueError(f"weights must be square (P, P), got shape {weights.shape}")
+    weights = check_square(weights, "weights", "P")
     flat = [p for group in pieces for p in group]
     if not pieces or not all(pieces) or not all(0 <= p < weights.shape[0] for p in flat):
         raise ValueError(f"pieces must be non-empty groups of positions below {len(weights)}")
@@ -170,20 +168,14 @@ def train_projections(
     -------
     Training
     """
-    x = np.asarray(x, dtype=np.float64)
-    target = np.asarray(target, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] == 0 or not np.isfinite(x).all():
-        raise ValueError(f"x must be a finite 2-D array (T, d), got shape {x.shape}")
+    x = check_array(x, "x", ("T", "d"))
     t = x.shape[0]
-    if target.shape != (t, t):
-        raise ValueError(f"target must have shape {(t, t)} for {t} tokens, got {target.shape}")
+    target = check_square(target, "target", "T", t)
     if (target < 0).any() or not np.allclose(target.sum(axis=1), 1.0, atol=1e-6):
         raise ValueError("target must be non-negative with every row summing to 1")
     start.check_input_width(x.shape[1])
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be an integer in 1..{MAX_STEPS}, got {steps!r}")
-    if not (math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    steps = check_int(steps, "steps", 1, MAX_STEPS)
+    learning_rate = check_positive(learning_rate, "learning_rate")
 
     saved = sorted({round(k * steps / SAVED) for k in range(SAVED + 1)})
     c = 1 / math.sqrt(start.d_k)
@@ -228,8 +220,8 @@ def train_projections(
 class _Adam:
     """Adam with torch's defaults (β = 0.9, 0.999; ε = 1e-8), its operations in its order.
 
-    Steps the parameters in place, in buffers of its own: a fresh array per operation took
-    most of a step's time at d_k = 384 (each one a new mapping of memory).
+    Steps the parameters in place, in buffers of its own: a fresh array per operation
+    would map new memory each time, which costs more than the arithmetic at large d_k.
     """
 
     def __init__(self, learning_rate: float, shapes) -> None:

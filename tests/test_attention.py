@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
-from attn_core import random_projections, row_entropy, self_attention, softmax
+import attn_core
+from attn_core import Cell, cell, random_projections, row_entropy, self_attention, softmax
 
 
 def loop_attention(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +135,7 @@ def test_result_is_frozen(x):
     [
         (np.ones(5), "2-D"),
         (np.ones((2, 3, 4)), "2-D"),
-        (np.ones((0, 4)), "at least one token"),
+        (np.ones((0, 4)), "non-empty"),
         (np.array([[1.0, np.nan]]), "finite"),
         (np.array([[1.0, np.inf]]), "finite"),
         ([["a", "b"]], "numeric"),
@@ -156,5 +159,51 @@ def test_bad_scale_raises(x, scale):
 
 
 def test_projection_width_mismatch_raises(x):
-    with pytest.raises(ValueError, match="d=12"):
+    with pytest.raises(
+        ValueError, match=r"with d = 10 \(the projections' input width\), got d = 12"
+    ):
         self_attention(x, random_projections(10, 4))
+
+
+@pytest.mark.parametrize("mode", ["free", "learnable", "real"])
+@pytest.mark.parametrize(
+    ("scale", "temperature", "causal"), [(None, 1.0, False), (True, 0.3, True)]
+)
+def test_a_cells_arithmetic_is_read_from_the_result(model, mode, scale, temperature, causal):
+    """``Cell.of`` reads the stages a result holds; a fresh pass gives the same numbers."""
+    x, projections = attn_core.embed("the river bank was wet", model=model).vectors, None
+    if mode == "learnable":
+        projections = random_projections(384, 16, seed=3)
+    elif mode == "real":
+        head = attn_core.model_head("the river bank was wet", layer=1, head=2, model=model)
+        x, projections = head.hidden, head.projections
+    res = self_attention(x, projections, scale=scale, temperature=temperature, causal=causal)
+    for i, j in [(0, 0), (2, 4), (4, 2), (6, 1)]:
+        c = Cell.of(res, i, j)
+        queries = res.q if res.projected else res.x
+        keys = res.k if res.projected else res.x
+        np.testing.assert_array_equal(c.left, queries[i])
+        np.testing.assert_array_equal(c.right, keys[j])
+        assert c.products.sum() == pytest.approx(res.scores[i, j], rel=1e-9, abs=1e-9)
+        assert c.score == res.scores[i, j]
+        assert c.masked == (causal and j > i)
+        if c.masked:
+            assert c.logit == -np.inf and c.weight == 0.0
+        else:
+            assert c.logit == pytest.approx(c.score * c.scale / c.temperature, rel=1e-12)
+            assert np.exp(c.logit - c.row_max) / c.row_sum == pytest.approx(c.weight, rel=1e-12)
+        assert c.weight == res.weights[i, j]
+        again = cell(x, i, j, projections, scale=scale, temperature=temperature, causal=causal)
+        for field in dataclasses.fields(Cell):  # exactly, not approximately
+            np.testing.assert_array_equal(getattr(c, field.name), getattr(again, field.name))
+
+
+@pytest.mark.parametrize(
+    ("i", "j", "name"),
+    [(-1, 0, "i"), (0, 7, "j"), (1.5, 0, "i"), (True, 0, "i"), (0, "1", "j"), (0, None, "j")],
+)
+def test_a_cell_outside_the_matrix_is_refused(x, i, j, name):
+    with pytest.raises(ValueError, match=rf"{name} must be an integer in \[0, 7\), got"):
+        Cell.of(self_attention(x), i, j)
+    with pytest.raises(ValueError, match=rf"{name} must be an integer in \[0, 7\), got"):
+        cell(x, i, j)

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from attn_core.encoder import Encoder, _erfc, _gelu, mapped_tensors
+from attn_core.encoder import Encoder, mapped_tensors
 from attn_core.model import TorchNetwork
+from attn_core.networks import numerics
 
 TEXTS = [
     "hi how are you",
@@ -86,14 +87,14 @@ def test_every_tensor_mapped_is_what_the_safetensors_library_reads(model):
 def test_erfc_and_gelu_against_the_math_library():
     z = np.linspace(-4, 4, 40_001).astype(np.float32)
     want = np.array([math.erfc(v) for v in z.astype(np.float64)])
-    got = _erfc(z).astype(np.float64)
+    got = numerics.erfc(z).astype(np.float64)
     # relative, everywhere down to erfc(4) = 1.5e-8: float32's rounding of -z² (16 at z = 4)
     # is 1e-6 of exp's argument there; GELU multiplies that by a value near 0
     assert np.max(np.abs(got - want) / want) < 3e-6
     assert np.max(np.abs(got - want)[np.abs(z) < 2] / want[np.abs(z) < 2]) < 5e-7
     x = np.linspace(-12, 12, 40_001)
     gelu = x * 0.5 * np.array([math.erfc(-v / math.sqrt(2)) for v in x])
-    got = _gelu(x.astype(np.float32)).astype(np.float64)
+    got = numerics.gelu(x.astype(np.float32)).astype(np.float64)
     np.testing.assert_allclose(got, gelu, rtol=1e-6, atol=1e-7)
 
 

@@ -12,7 +12,7 @@ import transformers as tf
 
 import attn_core
 from attn_core import Layer, all_heads, layer
-from attn_core.heads import reading_rows
+from attn_core.embeddings import reading_rows
 
 HARD = [
     "The bank, the bank... the BANK!? (really) - 'yes'; 50% off: #1 @home.",

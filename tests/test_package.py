@@ -101,3 +101,29 @@ def test_nothing_the_page_runs_imports_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "(5, 384) (5, 5) (6, 12, 5, 5) 3 []"
+
+
+def test_no_module_imports_another_modules_private_names():
+    """A helper used across modules is public, in the module its idea belongs to."""
+    folders = ("attn_core", "app", "bench", "tests")
+    paths = [ROOT / "dashboard.py", *(p for f in folders for p in ROOT.joinpath(f).rglob("*.py"))]
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(folders):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.relative_to(ROOT)}:{node.lineno} imports {private}"
+
+
+def test_arrays_are_checked_in_one_place():
+    """Outside attn_core.validation, no branch raises on an array's dimensions or finiteness:
+    the engine's edge checks arrays with ``check_array`` and its message style."""
+    for path in ROOT.joinpath("attn_core").rglob("*.py"):
+        if path.name == "validation.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.If):
+                continue
+            raises = any(isinstance(n, ast.Raise) for stmt in node.body for n in ast.walk(stmt))
+            tested = {n.attr for n in ast.walk(node.test) if isinstance(n, ast.Attribute)}
+            tested |= {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
+            assert not (raises and tested & {"ndim", "isfinite"}), f"{path}:{node.lineno}"

@@ -38,7 +38,7 @@ def test_previous_token_target() -> None:
     np.testing.assert_array_equal(attn_core.previous_token_target(4), expected)
     np.testing.assert_array_equal(attn_core.previous_token_target(1), [[1.0]])
     for bad in (0, -2, 2.0, True):
-        with pytest.raises(ValueError, match="positive integer"):
+        with pytest.raises(ValueError, match="t must be an integer >= 1"):
             attn_core.previous_token_target(bad)
 
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 import altair as alt
 import numpy as np
 
+from attn_core.validation import check_choice
+
 DIVERGING = (
     *("#2166ac", "#4393c3", "#92c5de", "#d1e5f0"),
     "#f7f7f7",
@@ -94,9 +96,7 @@ def palette_for(kind: str, safe: bool) -> str:
 
 def stops_of(palette: str) -> tuple[str, ...]:
     """The colour stops of a palette named in ``PALETTES``."""
-    if palette not in PALETTES:
-        raise ValueError(f"palette must be one of {sorted(PALETTES)}, got {palette!r}")
-    return PALETTES[palette]
+    return PALETTES[check_choice(palette, "palette", sorted(PALETTES))]
 
 
 def ink_for(rgb: np.ndarray) -> np.ndarray:

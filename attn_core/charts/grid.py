@@ -7,6 +7,7 @@ import numpy as np
 
 from attn_core.charts.base import LABEL_INK, builder
 from attn_core.charts.heatmap import png_data_url
+from attn_core.validation import check_array
 
 THUMB_PIXELS = 48
 """A thumbnail holds at most this many pixels a side: longer texts are averaged down."""
@@ -52,9 +53,7 @@ def head_grid(
     -------
     alt.LayerChart
     """
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim != 4 or weights.shape[2] != weights.shape[3]:
-        raise ValueError(f"weights must be (L, H, T, T), got shape {weights.shape}")
+    weights = check_array(weights, "weights", ("L", "H", "T", "T"))
     layers, heads = weights.shape[:2]
     cells = [(layer, head) for layer in range(layers) for head in range(heads)]
     table = {

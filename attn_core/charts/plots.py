@@ -15,6 +15,7 @@ from attn_core.charts.base import (
 )
 from attn_core.charts.placing import place_labels
 from attn_core.reduce import Plane
+from attn_core.validation import check_index
 
 
 @builder
@@ -81,8 +82,7 @@ def loss_curve(losses: np.ndarray, *, at: int | None = None, title: str = "", he
     losses = np.asarray(losses, dtype=np.float64)
     frames = {"curve": {"step": np.arange(len(losses)), "loss": losses}}
     if at is not None:
-        if not 0 <= at < len(losses):
-            raise ValueError(f"at must be a step in 0..{len(losses) - 1}, got {at}")
+        at = check_index(at, "at", len(losses))
         frames["here"] = {"step": [at], "loss": [float(losses[at])]}
     return _loss_curve, (len(losses), at is not None, title, height), frames
 

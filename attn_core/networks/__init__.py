@@ -18,6 +18,7 @@ from attn_core.networks.bert import Bert
 from attn_core.networks.forward import Forward, Stages
 from attn_core.networks.gpt2 import GPT2
 from attn_core.networks.numerics import ACTIVATIONS, mapped_tensors
+from attn_core.validation import check_choice
 
 SUPPORTED = ("bert", "roberta", "xlm-roberta", "gpt2")
 """The ``model_type`` values of ``config.json`` that ``open_network`` runs."""
@@ -41,13 +42,10 @@ def open_network(config: dict[str, Any], tensors: Mapping[str, np.ndarray]) -> B
     tensors that do not make up the network the config describes (a tensor missing, or
     the wrong shape).
     """
-    kind = config.get("model_type")
-    if kind not in SUPPORTED:
-        raise ValueError(f"model_type must be one of {SUPPORTED}, got {kind!r}")
+    kind = check_choice(config.get("model_type"), "model_type", SUPPORTED)
     gpt2 = kind == "gpt2"
     act_name = config.get("activation_function" if gpt2 else "hidden_act", "gelu")
-    if act_name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {act_name!r}")
+    check_choice(act_name, "activation", tuple(ACTIVATIONS))
     weights = _base_names(tensors, _PREFIXES[kind])
     layers = int(config["n_layer" if gpt2 else "num_hidden_layers"])
     heads = int(config["n_head" if gpt2 else "num_attention_heads"])
