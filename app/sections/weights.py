@@ -214,8 +214,7 @@ def arithmetic(reading: Reading, i: int, j: int) -> None:
 
 
 def cell(view: View, i: int, j: int) -> attn_core.Cell:
-    head = view.head.projections if view.head else None
-    return attn_core.cell_for(view.x, i, j, view.settings, head=head)
+    return attn_core.Cell.of(view.res, i, j)  # read from the attention the view holds
 
 
 def factor_names(view: View) -> tuple[str, str]:
