@@ -28,7 +28,9 @@ def main() -> None:
         layout="wide",
         initial_sidebar_state="collapsed" if present else "auto",
     )
-    state.sidebar([(s.KEY, sections.title(s)) for s in sections.ALL])
+    model, refused = state.open_model()
+    state.fit_to(model)
+    state.sidebar([(s.KEY, sections.title(s)) for s in sections.ALL], model)
     st.markdown(draw.PAGE_CSS, unsafe_allow_html=True)  # a fixed stylesheet only
     if present:
         st.markdown(draw.PRESENTATION_CSS, unsafe_allow_html=True)  # a fixed stylesheet only
@@ -36,9 +38,11 @@ def main() -> None:
     else:
         st.title("Self-attention, step by step")
         st.caption(
-            f"Type any text and watch {data.MODEL_NAME} tokens attend to each other: dot "
+            f"Type any text and watch {model.name}'s tokens attend to each other: dot "
             "products, softmax, weighted sums, and what that does to the vectors."
         )
+    if refused:
+        st.warning(refused, icon=":material/model_training:")
     for notice in st.session_state["notices"]:
         st.warning(notice, icon=":material/link_off:")  # notices never repeat link values
 
@@ -46,7 +50,7 @@ def main() -> None:
     shown = [sections.PRESENTED[step - 1]] if present else list(sections.ALL)
     boxes = boxes_with_controls([s for s in shown if s in sections.READING])
     messages = boxes[0][1] if boxes and boxes[0][0] is sections.text else st.container()
-    reading = read_the_text(messages)
+    reading = read_the_text(messages, model)
     if reading is not None:
         exports = Exports()
         for section, where in boxes:
@@ -56,8 +60,8 @@ def main() -> None:
     state.sync_url(page_end=True)
 
 
-def read_the_text(messages) -> Reading | None:
-    """The text as the model reads it, or ``None`` with a message in ``messages`` why not."""
+def read_the_text(messages, model) -> Reading | None:
+    """The text as ``model`` reads it, or ``None`` with a message in ``messages`` why not."""
     settings = state.current()
     if not settings["text"].strip():
         messages.info("Type some text to begin.")
@@ -70,10 +74,10 @@ def read_the_text(messages) -> Reading | None:
         messages.info(inputs)
         return None
     emb, x, head = inputs
-    labels = charts.token_labels(emb.tokens)
+    labels = charts.token_labels(charts.readable(emb.tokens, model.byte_level))
     present, step = bool(settings["present"]), int(settings["step"])
     follows_w = tuple(sections.following_w(present, step))
-    return Reading(MappingProxyType(settings), emb, x, head, labels, follows_w)
+    return Reading(MappingProxyType(settings), emb, x, head, labels, follows_w, model)
 
 
 @st.fragment(key=state.ATTENTION_KEY)

@@ -7,10 +7,12 @@ keyed by everything their function reads. Nothing here keeps state of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import pickle
 import secrets
+import threading
 from collections.abc import Callable, Mapping
 
 import altair as alt
@@ -18,10 +20,15 @@ import numpy as np
 import streamlit as st
 
 import attn_core
-from app import memory
+from app import memory, models
 from attn_core import charts
 
 MODEL_NAME = attn_core.BUNDLED_MODEL
+MISSING = object()
+MAX_TOKENS = 256
+"""Word pieces the page reads of a text, special tokens included, on any model: W and every
+head grow with its square (GPT-2 itself reads 1024)."""
+LESS = "A shorter text needs less (memory grows with the square of its word pieces)."
 VIEWER = "viewer"
 """Session state: a token naming this viewer's shelf (``viewer_shelf``)."""
 
@@ -31,47 +38,121 @@ VIEWER = "viewer"
 alt.utils.schemapi.disable_debug_mode()
 
 
-@st.cache_resource(show_spinner=f"Opening {MODEL_NAME}…")
-def get_model() -> attn_core.Model:
-    """The bundled model's tokenizer and word embeddings, opened once per server and shared
-    by every session: all the default page needs (static vectors are rows of that table).
+@st.cache_resource(show_spinner=False)
+def get_model(name: str = MODEL_NAME) -> attn_core.Model:
+    """A model the page offers (``app.models``), by name, opened once per server and shared
+    by every session. The bundled one opens without its network: its tokenizer and word
+    embeddings are all the default page needs (static vectors are rows of that table).
 
     A full garbage collection walks every long-lived object in the process (Streamlit runs
     one after every rerun unless ``runner.postScriptGC`` is off, as the served config has
     it; Python runs them as objects pile up); what exists once the libraries are loaded is
     frozen out of it, here and again when the network loads (``get_network``).
     """
-    model = attn_core.load_model()
+    model = attn_core.load_model(models.offered()[name])
+    # The same model (one network) under the name the page offers it by, never its path;
+    # the page reads 256 pieces at most.
+    model = dataclasses.replace(model, name=name, max_tokens=min(model.max_tokens, MAX_TOKENS))
     gc.freeze()
     return model
 
 
-@st.cache_resource(show_spinner=f"Opening the {MODEL_NAME} network…")
-def get_network() -> attn_core.Model:
+@st.cache_resource(show_spinner=False)
+def get_network(name: str = MODEL_NAME) -> attn_core.Model:
     """The model with its network in memory: contextual vectors and trained heads.
 
-    For the bundled model that is numpy over the weights mapped from its file (about 90 MB
-    once a text has run through every layer, milliseconds to open), so the page asks for
-    it only when one of those is wanted. A folder the numpy encoder does not read loads
-    torch and transformers instead (a few seconds, about 400 MB); with them in memory a
-    garbage collection walked half a million objects, about 250 ms on every slider move,
-    until what exists then was frozen out of it.
+    numpy over the weights mapped from the model's file, milliseconds to open, so for the
+    bundled model the page asks for it only when one of those is wanted. A
+    sentence-transformers folder the numpy networks do not read loads torch instead; with
+    it in memory a garbage collection walks half a million objects on every slider move,
+    until what exists then is frozen out of it.
     """
-    model = get_model().load_network()
+    model = get_model(name).load_network()
     gc.freeze()
     return model
+
+
+def open_model(name: str) -> attn_core.Model | str:
+    """The model the page shows, opened once per server, or a message saying why not.
+
+    A hub model not yet cached downloads in a worker thread while the page shows its
+    progress in bytes; a model whose weights would not fit under the server's memory
+    limit is refused before anything is read.
+    """
+    source = models.offered().get(name, MISSING)
+    if source is MISSING:
+        return f"This server does not offer a model called {name!r}."
+    if source is None or attn_core.is_loaded(source):
+        return get_model(name)
+    size = models.weights_mb(source)
+    try:
+        with memory.heavy(
+            int(((size or 0) + 64) * memory.MB),
+            f"open {name}",
+            f"{MODEL_NAME}, the bundled model, needs far less.",
+            shrink_caches,
+        ):
+            _download(name, source)
+            with st.spinner(f"Opening {name}…"):
+                return get_network(name)
+    except (memory.Declined, ValueError) as why:
+        message = str(why).replace(str(source), name)  # a viewer sees the name, not the path
+        return message[:1].upper() + message[1:]
+
+
+def _download(name: str, source: str) -> None:
+    """Open ``source`` in a worker thread; a download's bytes show as a progress bar.
+
+    ``huggingface_hub`` reports bytes from its own download threads, which cannot draw on
+    the page: they note the count, and this thread draws it.
+    """
+    heard: dict[str, object] = {}
+
+    def open_it() -> None:
+        try:
+            attn_core.load_model(
+                source, progress=lambda done, total: heard.update(bytes=(done, total))
+            )
+        except ValueError as err:
+            heard["error"] = err
+
+    worker = threading.Thread(target=open_it, name=f"open {name}", daemon=True)
+    worker.start()
+    bar = None
+    while worker.is_alive():
+        worker.join(0.2)
+        if "bytes" in heard:
+            done, total = heard["bytes"]
+            bar = bar or st.progress(0.0)
+            bar.progress(
+                min(done / total, 1.0) if total else 0.0,
+                text=f"Downloading {name}: {download_text(done, total)}",
+            )
+    if bar is not None:
+        bar.empty()
+    if "error" in heard:
+        raise heard["error"]
+
+
+def download_text(done: int, total: int) -> str:
+    """How much of a download has arrived: ``"12.5 of 548.1 MB"``."""
+    return (
+        f"{done / memory.MB:.1f} of {total / memory.MB:.1f} MB"
+        if total
+        else f"{done / memory.MB:.1f} MB"
+    )
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def get_embedding(
-    text: str, kind: str, special_tokens: bool, merge_subwords: bool
+    text: str, kind: str, special_tokens: bool, merge_subwords: bool, model: str = MODEL_NAME
 ) -> attn_core.Embedding | str:
     """Token vectors for one text and its options, or a message saying why there are none."""
     try:
         return attn_core.embed(
             text,
             kind=kind,
-            model=get_network() if kind == "contextual" else get_model(),
+            model=get_network(model) if kind == "contextual" else get_model(model),
             special_tokens=special_tokens,
             merge_subwords=merge_subwords,
         )
@@ -81,31 +162,40 @@ def get_embedding(
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def get_head(text: str, layer: int, head: int) -> attn_core.Head:
+def get_head(text: str, layer: int, head: int, model: str = MODEL_NAME) -> attn_core.Head:
     """One trained head on one text (the text has already been read by ``get_embedding``)."""
-    return attn_core.model_head(text, layer=layer, head=head, model=get_network())
+    return attn_core.model_head(text, layer=layer, head=head, model=get_network(model))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def get_all_heads(text: str, special_tokens: bool, merge_subwords: bool) -> attn_core.AllHeads:
+def get_all_heads(
+    text: str, special_tokens: bool, merge_subwords: bool, model: str = MODEL_NAME
+) -> attn_core.AllHeads:
     """Every head of the model on one text, from one forward pass.
 
     Shared, read-only, by every session that shows this text, not copied per run: the 72
     heads of a 256-token text take 19 MB, and a data cache would unpickle a fresh copy on
     every rerun. Eight texts are kept.
     """
-    pieces = get_embedding(text, "static", True, False)  # every word piece the network reads
+    pieces = get_embedding(text, "static", True, False, model)  # every piece the network reads
+    network = get_network(model)
     with memory.heavy(
-        memory.heads_cost(len(pieces.tokens)),
+        memory.heads_cost(len(pieces.tokens), *network.shape),
         "run the model for every head",
         "A shorter text needs less (memory grows with the square of its word pieces).",
         shrink_caches,
     ):
         heads = attn_core.all_heads(
-            text, special_tokens=special_tokens, merge_subwords=merge_subwords, model=get_network()
+            text, special_tokens=special_tokens, merge_subwords=merge_subwords, model=network
         )
     heads.weights.flags.writeable = False
     return heads
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def get_next_tokens(text: str, k: int, model: str) -> attn_core.NextToken:
+    """A decoder's ``k`` most likely next tokens after the text."""
+    return attn_core.next_token(text, model=get_network(model), k=k)
 
 
 def model_inputs(
@@ -117,13 +207,14 @@ def model_inputs(
     layer, so in that mode the token options do not apply and X is those hidden states.
     Returns a message instead when the text has nothing the model can read.
     """
+    model = str(settings["model"])
     if settings["mode"] != "real":
-        emb = get_embedding(text, settings["kind"], settings["special"], settings["merge"])
+        emb = get_embedding(text, settings["kind"], settings["special"], settings["merge"], model)
         return emb if isinstance(emb, str) else (emb, emb.vectors, None)
-    emb = get_embedding(text, "static", True, False)
+    emb = get_embedding(text, "static", True, False, model)
     if isinstance(emb, str):
         return emb
-    head = get_head(text, int(settings["layer"]), int(settings["head"]))
+    head = get_head(text, int(settings["layer"]), int(settings["head"]), model)
     return emb, head.hidden, head
 
 

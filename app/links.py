@@ -14,12 +14,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from app import models
 from attn_core import settings
 from attn_core.embeddings import KINDS
 from attn_core.heads import PATTERNS
 from attn_core.projections import INITS, MAX_SEED
 from attn_core.reduce import METHODS
-from attn_core.settings import HEADS, LAYERS, MODES
+from attn_core.settings import MODES
+from attn_core.sources import BUNDLED_MODEL
 from attn_core.training import OBJECTIVES
 
 TRAIN_STEPS = (100, 200, 300, 500)
@@ -30,11 +32,15 @@ TEMPERATURE = (0.05, 5.0, 0.05)
 QKV = ("q", "k", "v")
 MAX_TEXT = 2_000
 """Characters of text a link may carry (a URL beyond ~8 000 characters is unreliable)."""
-MAX_FEATURE = 383
+MAX_FEATURE = 4095
+"""The widest model a link may name a feature of (the page fits it to the model on show)."""
 MAX_FOCUS = 255
 MAX_NOTICED_KEYS = 5
 STEPS = 9
 """Steps of the walkthrough in presentation mode (the page's sections 1-9)."""
+MAX_LAYERS, MAX_HEADS = 48, 64
+"""The widest model a link may name a layer or head of: the page fits both to the model
+on show (``state.fit_to``), and ``up_to`` at its default means the model's last layer."""
 RESIDUALS = tuple(round(0.05 * k, 2) for k in range(21))
 """Rollout's residual weight: 0, 0.05, ... 1."""
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,30}")
@@ -71,6 +77,13 @@ def _choice(options: Iterable[str]) -> Callable[[str], str]:
         return raw
 
     return parse
+
+
+def _model(raw: str) -> str:
+    offered = models.offered()
+    if raw not in offered:
+        raise ValueError(f"must name a model this server offers: {', '.join(offered)}")
+    return raw
 
 
 def _flag(raw: str) -> bool:
@@ -158,6 +171,7 @@ ENGINE = settings.DEFAULTS
 SETTINGS = (
     Setting("text", ENGINE["text"], _text),
     Setting("text2", "hey, how old are you?", _text),
+    Setting("model", BUNDLED_MODEL, _model),
     Setting("kind", ENGINE["kind"], _choice(KINDS)),
     Setting("special", ENGINE["special"], _flag, _encode_flag),
     Setting("merge", ENGINE["merge"], _flag, _encode_flag),
@@ -174,14 +188,14 @@ SETTINGS = (
     Setting("d_k", ENGINE["d_k"], _d_k),
     Setting("init", ENGINE["init"], _choice(INITS)),
     Setting("qkv", "q", _choice(QKV)),
-    Setting("layer", ENGINE["layer"], _integer(0, LAYERS - 1)),
-    Setting("head", ENGINE["head"], _integer(0, HEADS - 1)),
+    Setting("layer", ENGINE["layer"], _integer(0, MAX_LAYERS - 1)),
+    Setting("head", ENGINE["head"], _integer(0, MAX_HEADS - 1)),
     Setting("objective", ENGINE["objective"], _choice(OBJECTIVES)),
     Setting("train_steps", 300, _among(TRAIN_STEPS)),
     Setting("rate", 0.003, _among(LEARNING_RATES), _encode_number),
     Setting("heads", False, _flag, _encode_flag),
     Setting("pattern", "previous", _choice(PATTERNS)),
-    Setting("up_to", LAYERS, _integer(1, LAYERS)),
+    Setting("up_to", MAX_LAYERS, _integer(1, MAX_LAYERS)),
     Setting("residual", 0.5, _among(RESIDUALS), _encode_number),
     Setting("col", 0, _integer(0, MAX_FOCUS)),
     Setting("present", False, _flag, _encode_flag),

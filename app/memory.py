@@ -86,10 +86,10 @@ def training_cost(t: int, d: int, d_k: int) -> int:
     return 41 * t * t * 4 + 12 * d * d_k * 8 + 4 * t * d_k * 8 + 8 * t * t * 8 + t * d * 8
 
 
-def heads_cost(pieces: int) -> int:
-    """Bytes for every head of one text: 72 (P, P) maps kept, and one layer's work in
-    flight (twelve heads' scores, weights and their float64 copies)."""
-    return 72 * pieces * pieces * 4 + 4 * 12 * pieces * pieces * 8 + 32 * MB
+def heads_cost(pieces: int, layers: int = 6, heads: int = 12) -> int:
+    """Bytes for every head of one text: L × H (P, P) maps kept, and one layer's work in
+    flight (its heads' scores, weights and their float64 copies)."""
+    return layers * heads * pieces * pieces * 4 + 4 * heads * pieces * pieces * 8 + 32 * MB
 
 
 def tsne_cost(t: int) -> int:

@@ -18,10 +18,9 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import attn_core
-from app import components, links
+from app import components, data, links, models
 from app.view import Exports, Reading, View
 
-MODEL_NAME = attn_core.BUNDLED_MODEL
 MODE_NAMES = {
     "free": "Parameter-free (X Xᵀ)",
     "learnable": "Learnable projections (random)",
@@ -30,6 +29,8 @@ MODE_NAMES = {
 PALETTE_NAMES = {"standard": "Standard", "safe": "Colour-blind safe"}
 EXPORTS_KEY = "exports"
 """The export section's fragment key: fragments that change their charts rerun it too."""
+LAYERS = "model.layers"
+"""Session state: how many layers the model on show has (``fit_to``)."""
 ATTENTION_KEY = "attention"
 """The key of the fragment that draws steps 3-10 (``dashboard.attention``)."""
 
@@ -69,6 +70,15 @@ def current() -> dict[str, object]:
     return {key: st.session_state.get(key) for key in links.DEFAULTS}
 
 
+def linked() -> dict[str, object]:
+    """The settings as a link carries them: rollout through the model's last layer is the
+    default, whatever the model (``links.MAX_LAYERS``)."""
+    values = current()
+    if values["up_to"] is not None and values["up_to"] >= st.session_state.get(LAYERS, 0):
+        values["up_to"] = links.DEFAULTS["up_to"]
+    return values
+
+
 def sync_url(*, page_end: bool = False) -> None:
     """Keep the address bar equal to the view on screen (defaults left out).
 
@@ -78,7 +88,7 @@ def sync_url(*, page_end: bool = False) -> None:
     """
     if not page_end and not fragments_only():
         return
-    query = links.to_query(current())
+    query = links.to_query(linked())
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
 
@@ -126,9 +136,46 @@ def turn_page() -> None:
         go_to_step(int(st.session_state["step"]) + (1 if turn == "next" else -1))
 
 
-def sidebar(contents: Sequence[tuple[str, str]]) -> None:
-    """Mode, layer and head, presentation mode, the contents (key, title) and a link."""
+def open_model() -> tuple[attn_core.Model, str | None]:
+    """The model chosen, opened, and ``None``; or, where it cannot open, the bundled model
+    and the message why (the choice goes back to the bundled model)."""
+    opened = data.open_model(str(st.session_state["model"]))
+    if isinstance(opened, attn_core.Model):
+        return opened, None
+    st.session_state["model"] = links.DEFAULTS["model"]
+    return data.get_model(), opened
+
+
+def fit_to(model: attn_core.Model) -> None:
+    """Settings the model on show cannot take, made ones it can: a layer or head past its
+    last, and a decoder's trained head, which always sees only the tokens before each."""
+    layers, heads = model.shape
+    for key, count in (("layer", layers), ("head", heads)):
+        st.session_state[key] = min(int(st.session_state[key]), count - 1)
+    st.session_state["up_to"] = min(int(st.session_state["up_to"]), layers)
+    st.session_state[LAYERS] = layers
+    if model.causal and st.session_state["mode"] == "real":
+        st.session_state["causal"] = True
+
+
+def model_changed() -> None:
+    """A new model starts its trained head at layer 0, head 0."""
+    st.session_state["layer"] = st.session_state["head"] = 0
+
+
+def sidebar(contents: Sequence[tuple[str, str]], model: attn_core.Model) -> None:
+    """Model, mode, layer and head, colours, presentation mode, the contents (key, title)
+    and a link."""
+    layers, heads = model.shape
     with st.sidebar:
+        st.selectbox(
+            "Model",
+            list(models.offered()),
+            key="model",
+            on_change=model_changed,
+            help="The bundled model runs with no network. The others are this server's own "
+            "folders and the hub's best-known models, downloaded once where a network is.",
+        )
         st.radio(
             "Attention",
             list(MODE_NAMES),
@@ -139,13 +186,13 @@ def sidebar(contents: Sequence[tuple[str, str]]) -> None:
         st.caption(
             "Parameter-free: scores are X Xᵀ, as in the walkthrough. Learnable: scores are "
             "Q Kᵀ with random W_q, W_k, W_v (settings in section 8). Trained head: the W_q, "
-            f"W_k, W_v that {MODEL_NAME} learnt, for the layer and head below."
+            f"W_k, W_v that {model.name} learnt, for the layer and head below."
         )
         layer, head = st.columns(2)
-        layer.selectbox("Layer", range(links.LAYERS), key="layer")
+        layer.selectbox("Layer", range(layers), key="layer")
         head.selectbox(
             "Head",
-            range(links.HEADS),
+            range(heads),
             key="head",
             help="Shown in the trained-head mode, and the pattern that training imitates "
             "in section 8.",
@@ -174,7 +221,7 @@ def sidebar(contents: Sequence[tuple[str, str]]) -> None:
 def share_link() -> None:
     """A button that shows a copyable link to exactly this view."""
     if st.button("Link to this view", icon=":material/link:", key="share"):
-        query = links.to_query(current())
+        query = links.to_query(linked())
         base = (st.context.url or "").split("?", 1)[0]
         st.code(f"{base}?{urlencode(query)}" if query else base or "/", language=None)
         if not links.fits_in_link(current()):

@@ -39,6 +39,8 @@ class Reading:
     follows_w: tuple[str, ...] = ()
     """The keys of the fragments on screen that show what W makes: what a move of W's
     controls reruns (``sections.following_w``)."""
+    model: attn_core.Model | None = None
+    """The model that read the text (``None``: the bundled one)."""
     _views: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -49,6 +51,21 @@ class Reading:
     def present(self) -> bool:
         """Presentation mode: one step in large type, for a projector."""
         return bool(self.settings["present"])
+
+    @property
+    def decoder(self) -> bool:
+        """Whether the model is a decoder (GPT-2): each token sees only those before it."""
+        return self.model is not None and self.model.causal
+
+    @property
+    def fixed(self) -> dict[str, str]:
+        """W's settings the page holds still, each with the one line that says why."""
+        if self.real and self.decoder:
+            return {
+                "causal": f"{self.model.name} is a decoder: every head it learnt sees only the "
+                "tokens before each one, so its trained heads keep the causal mask on."
+            }
+        return {}
 
     def palette(self, kind: str) -> str:
         """The palette for ``kind`` ("weights" or "diverging") in the colours chosen."""
@@ -109,6 +126,8 @@ class View:
     real = property(lambda self: self.settings["mode"] == "real")
     present = property(lambda self: self.reading.present)
     palette = property(lambda self: self.reading.palette)
+    model = property(lambda self: self.reading.model)
+    decoder = property(lambda self: self.reading.decoder)
 
     @property
     def res(self) -> attn_core.AttentionResult:

@@ -44,8 +44,12 @@ def payload(
     *,
     side: int | None = None,
     present: bool = False,
+    fixed: Mapping[str, str] | None = None,
 ) -> dict:
     """What the component needs to draw W for ``res`` and recompute it in the browser.
+
+    ``fixed``: switches the page holds still (``"causal"``), each with the line why, shown
+    beside the switch; the map keeps them as the settings say.
 
     ``scores`` are the raw scores w′ as little-endian float64, base64, so that the map's
     numbers are the engine's to the last digit: a 256-token text sends 700 kB once, and
@@ -68,6 +72,7 @@ def payload(
         "yTitle": "query i (attending)",
         "valueTitle": "w_ij",
         "stops": stops("weights", settings),
+        "fixed": dict(fixed or {}),
     }
 
 

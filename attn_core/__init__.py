@@ -20,7 +20,7 @@ from attn_core.embeddings import KINDS, Embedding, Head, embed, model_head, shar
 from attn_core.export import load_projections, reproduce, snapshot
 from attn_core.heads import PATTERNS, AllHeads, all_heads, head_scores, rollout
 from attn_core.layer import Layer, layer
-from attn_core.model import BUNDLED_MODEL, Model, load_model
+from attn_core.model import BUNDLED_MODEL, Model, is_loaded, load_model
 from attn_core.networks import SUPPORTED
 from attn_core.prediction import NextToken, next_token
 from attn_core.projections import INITS, Projections, random_projections
@@ -64,6 +64,7 @@ __all__ = [
     "defaults_for",
     "embed",
     "head_scores",
+    "is_loaded",
     "layer",
     "load_model",
     "load_projections",

@@ -186,6 +186,45 @@ def layer(
     )
 
 
+def every_layer_norms(
+    text: str,
+    *,
+    model: Model | str | None = None,
+    special_tokens: bool = True,
+    merge_subwords: bool = False,
+) -> np.ndarray:
+    """``layer(text, l).norms`` for every layer ``l``, from one pass of the network.
+
+    Parameters
+    ----------
+    text, model, special_tokens, merge_subwords
+        As for ``layer``.
+
+    Returns
+    -------
+    ndarray, shape (L, H, T, T), float32
+        ``‖w_ij^h f_h(x_j)‖`` of every layer, head, row and column.
+    """
+    check_text(text)
+    if not isinstance(model, Model):
+        model = load_model(model)
+    network = model.network
+    if not isinstance(network, Bert | GPT2):
+        raise ValueError(f"{model.name} runs through torch: its layers' stages are not kept")
+    ids, _, _ = model.encode(text)
+    _, _, rows = reading_rows(model, ids, special_tokens, merge_subwords)
+    pooled = rows != [[i] for i in range(len(ids))]
+    mean, total = _pooling(rows, len(ids))  # (T, P), (P, T)
+    x = network.embeddings(ids)  # (P, d)
+    out = []
+    for i in range(network.layers):
+        s = network.stages(x, i)
+        norms = _norms(s.weights, s.values, network.output_weights(i)[0])  # (H, P, P)
+        out.append(mean @ norms @ total if pooled else norms)  # (H, T, T)
+        x = s.hidden_out  # (P, d)
+    return np.stack(out).astype(np.float32)  # (L, H, T, T)
+
+
 def _norms(weights: np.ndarray, values: np.ndarray, w_o: np.ndarray) -> np.ndarray:
     """``‖w_ij^h f_h(x_j)‖`` for every head, row and column: ``(H, T, T)``.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -35,7 +35,14 @@ from attn_core.sources import (
     weights_file,
 )
 
-__all__ = ["BUNDLED_MODEL", "Model", "TorchNetwork", "bundled_model_path", "load_model"]
+__all__ = [
+    "BUNDLED_MODEL",
+    "Model",
+    "TorchNetwork",
+    "bundled_model_path",
+    "is_loaded",
+    "load_model",
+]
 
 # Models opened in this process, by name: like the page's resource cache, shared on purpose
 # (a model is read-only once open; its tokenizer is used under its lock).
@@ -84,7 +91,9 @@ class TorchNetwork:
         }
 
 
-def load_model(name_or_folder: str | None = None) -> Model:
+def load_model(
+    name_or_folder: str | None = None, progress: Callable[[int, int], None] | None = None
+) -> Model:
     """Open a model on the CPU, once per process and name.
 
     The bundled model opens in a fraction of a second: its tokenizer and word-embedding
@@ -101,6 +110,8 @@ def load_model(name_or_folder: str | None = None) -> Model:
         one of ``attn_core.networks.SUPPORTED``, or a sentence-transformers folder; or one
         of ``attn_core.sources.HUB_MODELS`` (``"gpt2"``...), fetched into the hub cache if
         it is not there. Remote code is never trusted.
+    progress : callable, optional
+        ``progress(done, total)`` in bytes while a hub model downloads.
 
     Returns
     -------
@@ -117,15 +128,20 @@ def load_model(name_or_folder: str | None = None) -> Model:
     key = None if name_or_folder is None else str(name_or_folder)
     with _load_lock:
         if key not in _loaded:
-            _loaded[key] = _load(key)
+            _loaded[key] = _load(key, progress)
         return _loaded[key]
 
 
-def _load(name: str | None) -> Model:
+def is_loaded(name_or_folder: str | None = None) -> bool:
+    """Whether ``load_model(name_or_folder)`` has opened that model in this process."""
+    return (None if name_or_folder is None else str(name_or_folder)) in _loaded
+
+
+def _load(name: str | None, progress: Callable[[int, int], None] | None = None) -> Model:
     if name is None:
         folder, name = bundled_model_path(), BUNDLED_MODEL
     else:
-        folder = Path(name) if Path(name).is_dir() else hub_folder(name)
+        folder = Path(name) if Path(name).is_dir() else hub_folder(name, progress)
     if (folder / "sentence_bert_config.json").is_file():
         return _load_parts(name, folder) or _load_sentence_transformer(name, folder)
     return _load_folder(name, folder)

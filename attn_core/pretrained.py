@@ -15,6 +15,7 @@ import numpy as np
 from attn_core.encoder import Encoder
 from attn_core.networks import GPT2, Bert, Forward
 from attn_core.projections import Projections
+from attn_core.sources import read_config
 from attn_core.validation import check_index
 
 if TYPE_CHECKING:
@@ -107,7 +108,14 @@ class Model:
 
     @property
     def shape(self) -> tuple[int, int]:
-        """``(layers, heads)`` of the network (loads it on first use)."""
+        """``(layers, heads)`` of the network: from its ``config.json`` while the network
+        is not in memory (static vectors never need it), else from the network."""
+        if not self.network_loaded:
+            config = read_config(Path(self.source))
+            layers = config.get("num_hidden_layers", config.get("n_layer"))
+            heads = config.get("num_attention_heads", config.get("n_head"))
+            if isinstance(layers, int) and isinstance(heads, int):
+                return layers, heads
         network = self.network
         return network.layers, network.heads
 

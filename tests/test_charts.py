@@ -428,3 +428,33 @@ def test_the_safe_palettes_stay_readable_without_red_or_green(vision):
 def test_an_unknown_palette_is_a_value_error():
     with pytest.raises(ValueError, match="palette must be one of"):
         charts.colours(np.zeros((1, 1)), "rainbow", (0.0, 1.0))
+
+
+def test_byte_level_pieces_read_as_the_tokenizer_decodes_them(tiny_folders):
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tiny_folders["gpt2"] / "tokenizer.json"))
+    text = "The café\nopened  at nine, naïve\tdoors"
+    ids = tokenizer.encode(text).ids
+    pieces = [tokenizer.id_to_token(i) for i in ids]
+    shown = charts.readable(pieces, byte_level=True)
+    for piece, i in zip(shown, ids, strict=True):
+        decoded = tokenizer.decode([i])
+        if "\ufffd" in decoded:  # part of a character: its bytes, as \xc3
+            assert re.fullmatch(r"[^\\]*(\\x[0-9a-f]{2})+[^\\]*", piece), piece
+            continue
+        want = decoded.replace("\n", "↵").replace("\t", "⇥")
+        assert piece == "␣" * (len(want) - len(want.lstrip(" "))) + want.lstrip(" ")
+    # every byte of the text is on screen, in order: whole characters and \xNN bytes
+    whole = "".join(shown).replace("␣", " ").replace("↵", "\n").replace("⇥", "\t")
+    parts = re.split(r"(\\x[0-9a-f]{2})", whole)
+    raw = b"".join(
+        bytes([int(p[2:], 16)]) if re.fullmatch(r"\\x[0-9a-f]{2}", p) else p.encode() for p in parts
+    )
+    assert raw == text.encode()
+    assert not any("Ġ" in p or "Ċ" in p for p in shown)
+
+
+def test_wordpiece_tokens_stay_as_they_are():
+    tokens = ["[CLS]", "em", "##bed", "Ġx", "[SEP]"]
+    assert charts.readable(tokens, byte_level=False) == tokens

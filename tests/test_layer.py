@@ -13,6 +13,7 @@ import transformers as tf
 import attn_core
 from attn_core import Layer, all_heads, layer
 from attn_core.embeddings import reading_rows
+from attn_core.layer import every_layer_norms
 
 HARD = [
     "The bank, the bank... the BANK!? (really) - 'yes'; 50% off: #1 @home.",
@@ -267,3 +268,18 @@ def test_a_network_run_by_torch_keeps_no_stages(model, tmp_path):
     assert m.network.layers == 6
     with pytest.raises(ValueError, match="runs through torch"):
         layer("the river bank", 1, model=m)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("special_tokens", "merge_subwords"), [(True, False), (False, True)])
+def test_every_layers_norms_in_one_pass_are_each_layers_own(
+    models, kind, special_tokens, merge_subwords
+):
+    m = models[kind][0]
+    options = dict(special_tokens=special_tokens, merge_subwords=merge_subwords)
+    every = every_layer_norms(HARD[0], model=m, **options)
+    assert every.dtype == np.float32 and every.shape[:2] == (m.layers, m.heads)
+    for n in range(m.layers):
+        np.testing.assert_allclose(every[n], layer(HARD[0], n, model=m, **options).norms, atol=1e-6)
+    with pytest.raises(ValueError, match="text is empty"):
+        every_layer_norms(" ", model=m)

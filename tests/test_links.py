@@ -10,6 +10,7 @@ from app.links import DEFAULTS, MAX_TEXT, from_query, to_query
 A_VIEW = {
     "text": "the cat and the dog",
     "text2": "the dog chased the cat",
+    "model": "gpt2",
     "kind": "contextual",
     "special": False,
     "merge": True,
@@ -54,6 +55,18 @@ def test_round_trip_restores_every_setting():
     values, notices = from_query(query)
     assert values == A_VIEW
     assert notices == []
+
+
+def test_a_link_names_a_model_never_a_path(tmp_path, monkeypatch):
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    monkeypatch.setenv("ATTN_MODELS", str(folder))
+    assert from_query({"model": "my-model"}) == ({"model": "my-model"}, [])
+    assert to_query({"model": "my-model"}) == {"model": "my-model"}
+    for raw in (str(folder), "/etc", "../my-model", "bert-large-cased", "gpt2 "):
+        values, notices = from_query({"model": raw})
+        assert values == {} and len(notices) == 1 and "model" in notices[0]
+        assert raw not in notices[0].replace("my-model", "")  # the value is never repeated
 
 
 def test_defaults_are_left_out_of_links():
@@ -106,7 +119,7 @@ def test_texts_too_long_for_a_link_are_left_out():
         ("d_k", "50", 64),
         ("feature_b", "9999", links.MAX_FEATURE),
         ("focus", "100000", links.MAX_FOCUS),
-        ("layer", "6", links.LAYERS - 1),
+        ("layer", "99", links.MAX_LAYERS - 1),
         ("head", "-1", 0),
         ("train_steps", "100000", 500),
         ("train_steps", "120", 100),
@@ -166,12 +179,12 @@ def test_long_text_is_cut_and_not_repeated():
 
 def test_unknown_and_repeated_keys():
     values, notices = from_query(
-        {"seed": ["7", "8"], "bogus": "1", "[evil](http://x)": "1", "model": "gpt2"}
+        {"seed": ["7", "8"], "bogus": "1", "[evil](http://x)": "1", "weights": "gpt2"}
     )
     assert values == {"seed": 7}
     assert any("appeared 2 times" in n for n in notices)
     unknown = next(n for n in notices if "Unknown" in n)
-    assert "“bogus”" in unknown and "“model”" in unknown
+    assert "“bogus”" in unknown and "“weights”" in unknown
     assert "evil" not in unknown and "http" not in unknown  # odd names are not echoed
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import attn_core
-from attn_core import load_model
+from attn_core import load_model, sources
 
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 
@@ -130,3 +130,28 @@ def test_a_tokenizer_larger_than_the_embedding_table(tiny_folders, tmp_path):
     tokenizer.save(str(folder / "tokenizer.json"))
     with pytest.raises(ValueError, match=r"tokenizer .* does not match the weights"):
         load_model(str(folder))
+
+
+def test_a_download_reports_its_bytes(tiny_folders, offline, monkeypatch):
+    """``hub_folder`` hands huggingface_hub a progress bar that reports bytes, as its
+    ``snapshot_download`` drives one (created with ``unit="B"``, then ``update(n)``)."""
+    import huggingface_hub
+
+    size = (tiny_folders["gpt2"] / "model.safetensors").stat().st_size
+
+    def download(repo_id, *, tqdm_class, local_files_only, **_):
+        assert repo_id == "openai-community/gpt2" and not local_files_only
+        files = tqdm_class(total=3, desc="Fetching 3 files")  # counts files: not reported
+        files.update(1)
+        with tqdm_class(total=0, initial=0, unit="B", unit_scale=True) as written:
+            written.total = size
+            for start in range(0, size, 4096):
+                written.update(min(4096, size - start))
+        return str(tiny_folders["gpt2"])
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", download)
+    heard = []
+    assert sources.hub_folder("gpt2", lambda done, total: heard.append((done, total)))
+    assert heard[-1] == (size, size) and len(heard) == -(-size // 4096)
+    assert [done for done, _ in heard] == sorted(done for done, _ in heard)

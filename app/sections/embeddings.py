@@ -7,10 +7,13 @@ from app.view import Exports, Reading
 
 KEY = "x"
 TITLE = "Embeddings X"
-EXPLANATION = "Each token becomes a row of 384 numbers. Static vectors ignore the other words."
+EXPLANATION = (
+    "Each token becomes a row of d numbers, the model's width. Static vectors ignore the "
+    "other words."
+)
 IN_A_HEAD = (
-    "X is what enters the chosen layer: the model's hidden states (for layer 0, word and "
-    "position embeddings, normalised). The head projects these."
+    "X is what the chosen head projects: the hidden states entering its layer (for layer 0, "
+    "word and position embeddings), normalised as the model does it."
 )
 KIND_NAMES = {"static": "Static (context-free)", "contextual": "Contextual (final layer)"}
 

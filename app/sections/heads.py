@@ -1,4 +1,4 @@
-"""Every head at once. The model's 72 trained heads on your text, the heads that
+"""Every head at once. Every trained head of the model on your text, the heads that
 follow a pattern, and attention followed through the layers (head average and rollout)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from attn_core import charts
 KEY = "heads"
 TITLE = "Every head at once"
 EXPLANATION = (
-    "The model has 6 layers of 12 trained heads. Each learnt its own W_q, W_k: some look at "
-    "the previous token, some at [SEP], some at the same word."
+    "Every layer of the model has several trained heads, each with its own W_q, W_k: some "
+    "look at the previous token, some at the first or the last token, some at the same word."
 )
 PATTERN_NAMES = {
     "previous": "Previous token",
@@ -31,8 +31,9 @@ GRID, RANKING = "heads_grid", "heads_ranking"
 
 def render(view: View, exports: Exports) -> None:
     if not view.real:  # a trained head has the network loaded already
+        layers, heads = view.model.shape
         st.toggle(
-            "Show every head (6 layers × 12 heads: one pass of the network)",
+            f"Show every head ({layers} layers × {heads} heads: one pass of the network)",
             key="heads",
             help="The steps above need only the model's word-embedding table; this runs the "
             "whole network on the text.",
@@ -71,8 +72,9 @@ def every_head(view: View, exports: Exports) -> None:
         (True, False) if view.real else (view.settings["special"], view.settings["merge"])
     )
     try:
-        with st.spinner("Running the model once for all 72 heads…"):
-            heads = data.get_all_heads(view.emb.text, special, merge)
+        layers, per_layer = view.model.shape
+        with st.spinner(f"Running the model once for all {layers * per_layer} heads…"):
+            heads = data.get_all_heads(view.emb.text, special, merge, view.model.name)
     except memory.Declined as declined:
         st.warning(str(declined), icon=":material/memory:")
         return
@@ -99,14 +101,23 @@ def every_head(view: View, exports: Exports) -> None:
         "at that head's largest weight. Click one to show that head in every step. "
         f"Outlined: layer {on_show[0]}, head {on_show[1]}, the head in the sidebar."
     )
-    ranking(heads)
-    through_layers(heads, shelf, view.palette("weights"))
+    ranking(heads, pattern_names(view.model))
+    through_layers(heads, shelf, view.palette("weights"), view.model.byte_level)
     state.sync_url()
 
 
-def ranking(heads: attn_core.AllHeads) -> None:
+def pattern_names(model: attn_core.Model) -> dict[str, str]:
+    """The patterns' names for ``model``: its own special tokens where it has them (BERT's
+    ``[CLS]`` and ``[SEP]``), else the first and the last token (GPT-2 adds none)."""
+    if not (model.prefix and model.suffix):
+        return {**PATTERN_NAMES, "cls": "First token", "sep": "Last token"}
+    first, last = (model.tokenizer.id_to_token(i) for i in (model.prefix[0], model.suffix[-1]))
+    return {**PATTERN_NAMES, "cls": first, "sep": last}
+
+
+def ranking(heads: attn_core.AllHeads, names: dict[str, str]) -> None:
     """The heads that most follow one pattern, best first; a row click shows that head."""
-    pattern = draw.pick_one("Heads that look at", PATTERN_NAMES, key="pattern")
+    pattern = draw.pick_one("Heads that look at", names, key="pattern")
     scores = attn_core.head_scores(heads)[pattern]  # (L, H)
     order = sorted(
         ((layer, head) for layer in range(scores.shape[0]) for head in range(scores.shape[1])),
@@ -137,7 +148,9 @@ def ranking(heads: attn_core.AllHeads) -> None:
     )
 
 
-def through_layers(heads: attn_core.AllHeads, shelf: dict[str, dict], palette: str) -> None:
+def through_layers(
+    heads: attn_core.AllHeads, shelf: dict[str, dict], palette: str, byte_level: bool
+) -> None:
     """One layer's head average beside the rollout of every layer up to it."""
     st.subheader("Attention through the layers", anchor=False)
     a, b = st.columns(2)
@@ -145,11 +158,17 @@ def through_layers(heads: attn_core.AllHeads, shelf: dict[str, dict], palette: s
     residual = b.select_slider("Residual r", links.RESIDUALS, key="residual")
     means = heads.layer_means()  # (L, T, T)
     rolled = attn_core.rollout(means[:up_to], residual)  # (T, T)
-    labels = charts.token_labels(heads.tokens)
+    labels = charts.token_labels(charts.readable(heads.tokens, byte_level))
+    per_layer = heads.weights.shape[1]
     size = min(draw.token_square(labels) * 2, 520)
     left, right = st.columns(2)
     panels = (
-        (left, "Head average", means[up_to - 1], f"Layer {up_to - 1}: the mean of its 12 heads"),
+        (
+            left,
+            "Head average",
+            means[up_to - 1],
+            f"Layer {up_to - 1}: the mean of its {per_layer} heads",
+        ),
         (right, "Rollout", rolled, f"Rollout through layers 0-{up_to - 1}, r = {residual:g}"),
     )
     for where, name, matrix, title in panels:
@@ -171,7 +190,7 @@ def through_layers(heads: attn_core.AllHeads, shelf: dict[str, dict], palette: s
             shelf,
             width="content",
         )
-    left.caption("What one layer does: its 12 heads' W, averaged. Layers count from 0.")
+    left.caption(f"What one layer does: its {per_layer} heads' W, averaged. Layers count from 0.")
     right.caption(
         "Where each position's information came from after those layers: each layer's "
         "average mixed with r times the identity (the residual path), multiplied through."

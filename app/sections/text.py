@@ -7,7 +7,9 @@ import unicodedata
 import pyarrow as pa
 import streamlit as st
 
+from app import data, models
 from app.view import Exports, Reading
+from attn_core import charts
 
 KEY = "text"
 TITLE = "Text and tokens"
@@ -63,25 +65,39 @@ def token_strip(tokens: list[str]) -> str:
 def controls(real: bool) -> None:
     st.pills("Examples", list(EXAMPLES), key="example", on_change=pick_example, default=None)
     st.text_area("Text", key="text", max_chars=MAX_CHARS, height=90)
+    model = data.get_model(str(st.session_state["model"]))
+    around = models.specials(model)
     if real:
-        st.caption("A trained head sees every word piece, [CLS] and [SEP] included.")
+        st.caption(
+            f"A trained head sees every word piece{f', {around} included' if around else ''}."
+        )
+        return
+    a, b = st.columns(2)
+    if around:
+        a.toggle(f"Keep {around}", key="special")
     else:
-        a, b = st.columns(2)
-        a.toggle("Keep [CLS] and [SEP]", key="special")
-        b.toggle("Merge sub-words (##) into words", key="merge")
+        a.caption(f"{model.name} puts no special tokens around a text.")
+    mark = "Ġ, shown as ␣, starts a word" if model.byte_level else "##"
+    b.toggle(
+        "Merge sub-words into words",
+        key="merge",
+        help=f"A word cut into several pieces ({mark}) becomes one token, the mean of its pieces.",
+    )
 
 
 def render(page: Reading, exports: Exports) -> None:
-    emb = page.emb
+    emb, model = page.emb, page.model
     if emb.truncated:
+        around = models.specials(model)
         st.warning(
-            f"The text is longer than the model reads ({emb.max_tokens} word pieces with "
-            f"[CLS] and [SEP]): the last {emb.n_dropped} word pieces were dropped.",
+            f"The text is longer than the page reads ({emb.max_tokens} word pieces"
+            f"{f' with {around}' if around else ''}): the last {emb.n_dropped} word pieces "
+            "were dropped.",
             icon=":material/content_cut:",
         )
     st.write(f"The model sees **{len(emb.tokens)} tokens**:")
     st.code(
-        token_strip(emb.tokens),
+        token_strip(charts.readable(emb.tokens, model.byte_level)),
         language=None,
         wrap_lines=True,
         height="content" if len(emb.tokens) <= 60 else 160,
@@ -91,7 +107,7 @@ def render(page: Reading, exports: Exports) -> None:
             pa.table(  # straight to the Arrow that Streamlit sends
                 {
                     "position": list(range(len(emb.tokens))),
-                    "token": emb.tokens,
+                    "token": charts.readable(emb.tokens, model.byte_level),
                     "characters": [f"{a}–{b}" if b else "" for a, b in emb.offsets],
                     "text": [emb.text[a:b] for a, b in emb.offsets],
                     "ids": [" ".join(map(str, ids)) for ids in emb.token_ids],

@@ -26,7 +26,8 @@ def target_for(settings, emb: attn_core.Embedding, n: int) -> np.ndarray:
     """The pattern training aims for, on the page's tokens."""
     if settings["objective"] == "previous":
         return attn_core.previous_token_target(n)
-    head = data.get_head(emb.text, int(settings["layer"]), int(settings["head"]))
+    layer, head = int(settings["layer"]), int(settings["head"])
+    head = data.get_head(emb.text, layer, head, str(settings["model"]))
     return attn_core.pool_attention(head.weights, emb.pieces)
 
 

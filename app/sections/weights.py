@@ -35,10 +35,12 @@ FOLLOWS_W = (SHOWN, ARITHMETIC)
 """This step's fragments that show what W makes (see ``sections.following_w``)."""
 
 
-def settings_moved(following: tuple[str, ...]) -> None:
-    """The map's controls settled: keep their values, then redraw only what depends on W,
-    the fragments ``following`` (the map itself has already redrawn in the browser)."""
-    st.session_state.update(weights_map.settings_from(st.session_state.get(MAP)))
+def settings_moved(following: tuple[str, ...], fixed: tuple[str, ...] = ()) -> None:
+    """The map's controls settled: keep their values (but for the ``fixed`` ones), then
+    redraw only what depends on W, the fragments ``following`` (the map itself has already
+    redrawn in the browser)."""
+    moved = weights_map.settings_from(st.session_state.get(MAP))
+    st.session_state.update({k: v for k, v in moved.items() if k not in fixed})
     st.rerun(list(following))
 
 
@@ -92,10 +94,15 @@ def the_map(reading: Reading) -> None:
     view = reading.view(state.current())
     weights_map.show(
         weights_map.payload(
-            view.res, view.labels, view.settings, side=draw.main_height(), present=view.present
+            view.res,
+            view.labels,
+            view.settings,
+            side=draw.main_height(),
+            present=view.present,
+            fixed=reading.fixed,
         ),
         key=MAP,
-        on_settings=partial(settings_moved, reading.follows_w),
+        on_settings=partial(settings_moved, reading.follows_w, tuple(reading.fixed)),
         on_pick=partial(focus_from_click, len(view.labels)),
     )
 

@@ -57,6 +57,7 @@ class WeightsMap {
       this.switches[key] = el("input", { type: "checkbox", role: "switch" }, label);
       el("span", {}, label).textContent = text;
     }
+    this.why = el("p", { class: "fixed-why" }, this.controls); // why a switch is held still
     framedPlot(this);
     this.offscreen = document.createElement("canvas");
     this.cursor = new CellCursor(this, {
@@ -100,7 +101,13 @@ class WeightsMap {
   showSettings() {
     this.tau.value = this.settings.temperature;
     this.tauValue.textContent = (+this.tau.value).toFixed(2);
-    for (const [key, box] of Object.entries(this.switches)) box.checked = !!this.settings[key];
+    const fixed = this.data.fixed || {};
+    for (const [key, box] of Object.entries(this.switches)) {
+      box.checked = !!this.settings[key];
+      box.disabled = key in fixed;
+    }
+    this.why.textContent = Object.values(fixed).join(" ");
+    this.why.hidden = !this.why.textContent;
   }
 
   // ---- the controls ------------------------------------------------------------------

@@ -84,6 +84,42 @@ def token_labels(tokens: list[str]) -> list[str]:
     return labels
 
 
+SPACE_MARK, NEWLINE_MARK, TAB_MARK = "␣", "↵", "⇥"
+"""What a byte-level piece's leading space, newline and tab look like on the page."""
+
+
+def readable(tokens: list[str], byte_level: bool) -> list[str]:
+    """Word pieces as a reader reads them. Byte-level BPE (GPT-2, RoBERTa) writes each byte
+    as a printable stand-in (``Ġ`` for a space, ``Ã©`` for é): those are decoded, and a
+    leading space shows as ``␣``. WordPiece pieces (``##ing``) come back unchanged.
+
+    A piece holding only part of a character shows those bytes as ``\\xc3``.
+    """
+    if not byte_level:
+        return list(tokens)
+    decoder = _byte_decoder()
+    out = []
+    for token in tokens:
+        if not all(ch in decoder for ch in token):
+            out.append(token)  # an added token, not byte-level
+            continue
+        text = bytes(decoder[ch] for ch in token).decode("utf-8", errors="backslashreplace")
+        body = text.lstrip(" ")
+        lead = SPACE_MARK * (len(text) - len(body))  # a word's leading space
+        out.append(lead + body.replace("\n", NEWLINE_MARK).replace("\t", TAB_MARK))
+    return out
+
+
+@functools.cache
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-to-character table, reversed: the printable stand-in of each byte."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    chars = {b: chr(b) for b in printable}
+    spare = (b for b in range(256) if b not in chars)
+    chars |= {b: chr(256 + n) for n, b in enumerate(spare)}
+    return {ch: b for b, ch in chars.items()}
+
+
 def is_raster(shape: tuple[int, int]) -> bool:
     """Whether ``heatmap`` draws a matrix of this shape as one image (no hover, no clicks)."""
     return shape[0] * shape[1] > RASTER_CELLS or shape[1] > RASTER_COLUMNS
