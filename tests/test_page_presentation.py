@@ -14,6 +14,8 @@ from pagetest import (
     weights_table,
 )
 
+from app import sections
+
 
 def test_presentation_walks_through_every_step_one_at_a_time(app):
     app.toggle(key="present").set_value(True).run()
@@ -42,7 +44,8 @@ def test_settings_survive_while_their_controls_are_off_screen(app):
     assert weights_map(app)["settings"]["causal"] is True
     assert weights_table(app)["largest weight"].iloc[0] == 1.0  # causal still applied
     app.toggle(key="present").set_value(False).run()
-    assert len(app.header) == 10 and weights_map(app)["settings"]["temperature"] == 3.0
+    assert len(app.header) == len(sections.ALL)
+    assert weights_map(app)["settings"]["temperature"] == 3.0
 
 
 def test_on_a_projector_small_charts_grow_and_their_type_is_larger():

@@ -26,6 +26,7 @@ from app.sections import (
     geometry,
     heads,
     learnable,
+    next_token,
     output,
     scores,
     text,
@@ -34,7 +35,10 @@ from app.sections import (
 
 READING = (text, embeddings)
 """Steps drawn by the whole page: the text and its vectors."""
-ATTENTION = (scores, weights, output, geometry, context, learnable, heads, exports)
+ATTENTION = (
+    *(scores, weights, output, geometry, context, learnable),
+    *(heads, next_token, exports),
+)
 """Steps that follow the attention settings: redrawn alone (a fragment) when those move."""
 ALL = (*READING, *ATTENTION)
 PRESENTED = ALL[:9]
