@@ -55,7 +55,25 @@ def init() -> None:
     mode = values.get("mode", links.DEFAULTS["mode"])
     for key, value in {**links.defaults_for(mode), **values}.items():
         st.session_state[key] = value
+    if "notices" not in st.session_state and came_back():
+        notices.append(MOVED)
     st.session_state["notices"] = notices
+
+
+MOVED = (
+    "The server this page was on went away, so the page reconnected to another one and "
+    "started again from its address: the same view, but a text too long for a link, or a "
+    "training run, stayed behind."
+)
+
+
+def came_back() -> bool:
+    """Whether this new session's browser had a session before, which this server does not
+    hold: a replica that went away, a restart. Its websocket names that old session
+    (Streamlit's reconnect: the third entry of ``Sec-WebSocket-Protocol``); a page that is
+    opened or reloaded names none."""
+    protocols = (st.context.headers.get("Sec-Websocket-Protocol") or "").split(",")
+    return len(protocols) >= 3 and bool(protocols[2].strip())
 
 
 def history_navigation() -> bool:

@@ -182,6 +182,8 @@ def test_a_killed_replica_leaves_the_rotation_and_its_page_comes_back_elsewhere(
     page.wait_for_function("() => location.search.includes('temperature=5')")
     wait_ready(page)
     address = page.url
+    moved = page.get_by_text("reconnected to another one")
+    expect(moved).to_have_count(0)  # a page that was opened says nothing of it
     dead = serving_replica(page)
     (survivor,) = set(two.replicas) - {dead}
     frames = []
@@ -205,6 +207,7 @@ def test_a_killed_replica_leaves_the_rotation_and_its_page_comes_back_elsewhere(
     strip = page.locator('[data-testid="stCode"]').first
     expect(strip).to_have_text("[CLS]  ·  the  ·  river  ·  bank  ·  was  ·  steep  ·  [SEP]")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(moved).to_be_visible()  # and the page says what happened
 
     # Out of the rotation: new viewers go to the survivor, and so does a dead cookie.
     wait_in_rotation(two.url, {survivor})
