@@ -33,6 +33,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -626,7 +627,17 @@ def main() -> None:
     )  # fmt: skip
     report = "\n".join(lines)
     print(report)
-    args.out.write_text(report + "\n")
+    args.out.write_text(with_other_sections(args.out, report))
+
+
+def with_other_sections(path: Path, report: str) -> str:
+    """``report``, then every ``## `` section of ``path`` that another bench wrote (the
+    audience's, a new text's): a run rewrites its own figures only."""
+    old = path.read_text() if path.exists() else ""
+    others = re.split(r"(?m)^(?=## )", old)[1:]
+    return "".join(
+        [report.rstrip("\n") + "\n", *("\n" + part.strip("\n") + "\n" for part in others)]
+    )
 
 
 if __name__ == "__main__":
