@@ -3,6 +3,7 @@ sizing and the one-of-a-few control."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from functools import partial
@@ -18,6 +19,10 @@ from attn_core import charts
 PAGE_CSS = """<style>
 [data-testid="stCaptionContainer"] { color: inherit; opacity: 0.8; }
 [data-scroll-focus]:focus-visible { outline: 3px solid #2171b5; outline-offset: 2px; }
+[class*="st-key-said-"] {
+  position: absolute !important; width: 1px; height: 1px; margin: -1px; overflow: hidden;
+  clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0;
+}
 @media (prefers-reduced-motion: reduce) {
   *, *::before, *::after {
     animation-duration: 0.01ms !important; animation-iteration-count: 1 !important;
@@ -33,7 +38,8 @@ PAGE_CSS = """<style>
 }
 </style>"""
 """Captions in the theme's text colour, lightened to keep 4.5:1 in either theme (Streamlit's
-own grey is 4.4:1 on white); a scrolling region focused by keyboard shows a ring; nothing
+own grey is 4.4:1 on white); a scrolling region focused by keyboard shows a ring; what a
+chart shows in words (``said_after``) is there for screen readers, out of sight; nothing
 moves for a viewer who asked for reduced motion; on a
 phone, a chart wider than the screen scrolls inside its own frame (outlined, so it reads as
 one) instead of running off the edge. A fixed stylesheet, no user text in it."""
@@ -51,6 +57,8 @@ PRESENTATION_CHARTS = {
 SMALL_CHART, PRESENTATION_GROWTH = 300, 1.4
 """On a projector, charts drawn at a fixed size under SMALL_CHART pixels (the token x token
 squares side by side) grow, so their larger labels still fit one per cell."""
+SAID = "said-"
+"""The key prefix of the hidden sentence after each chart (``said_after``)."""
 MIME_TYPES = {
     "png": "image/png",
     "svg": "image/svg+xml",
@@ -95,8 +103,25 @@ def chart(where, name: str, spec: dict, shelf: dict[str, dict], **kwargs):
     # A canvas has no text of its own: screen readers get the chart's name and title.
     title = spoken_title(spec)
     alt = f"{name}: {title}" if title and title != name else name
+    spec = dict(spec)
+    said = spec.pop("description", "")
     datasets = {name: arrow(table) for name, table in spec.get("datasets", {}).items()}
-    return where.vega_lite_chart(spec={**spec, "datasets": datasets}, alt=alt, **kwargs)
+    drawn = where.vega_lite_chart(spec={**spec, "datasets": datasets}, alt=alt, **kwargs)
+    if said:
+        said_after(where, name, said)
+    return drawn
+
+
+def said_after(where, name: str, said: str) -> None:
+    """The builder's sentence of what chart ``name`` shows, for a screen reader, right after
+    it: plain text, hidden from sight (``SAID``).
+
+    Not in the chart's accessible name: Streamlit puts that into the spec, and a spec that
+    changed with its data would make the browser build the chart anew instead of swapping
+    its data (on every new text, and every move of W for the charts that follow W).
+    """
+    tag = hashlib.blake2b(name.encode(), digest_size=4).hexdigest()  # "W′" and "W" differ
+    where.container(key=f"{SAID}{file_stem(name)}-{tag}").text(said)
 
 
 def spoken_title(spec: dict) -> str:

@@ -202,18 +202,21 @@ def records(table: Table) -> list[dict]:
 def builder(parts: Callable[..., tuple[Callable[..., alt.TopLevelMixin], tuple, Frames]]):
     """Make a chart builder from a function that returns a chart in two halves.
 
-    ``parts(*args, **kwargs)`` returns ``(draw, layout, frames)``: ``draw(*layout)`` makes
-    the chart's structure (marks, encodings, scales, titles) with every layer reading a
-    named data set, and ``frames`` holds those data sets. A slider move usually changes
-    the numbers but not the layout, so ``spec`` builds each layout's structure once and
-    only makes new frames after that; the builder itself returns the whole Altair chart.
+    ``parts(*args, **kwargs)`` returns ``(draw, layout, frames, description)``:
+    ``draw(*layout)`` makes the chart's structure (marks, encodings, scales, titles) with
+    every layer reading a named data set, ``frames`` holds those data sets, and
+    ``description`` says in one sentence what the chart shows for these data (its
+    ``description``, a screen reader's text: ``charts.summary``). A slider move usually
+    changes the numbers but not the layout, so ``spec`` builds each layout's structure once
+    and only makes new frames after that; the builder itself returns the whole Altair chart.
     """
 
     @functools.wraps(parts)
     def build(*args, **kwargs) -> alt.TopLevelMixin:
-        draw, layout, frames = parts(*args, **kwargs)
+        draw, layout, frames, description = parts(*args, **kwargs)
         chart = draw(*layout)
         chart.datasets = {name: records(table) for name, table in frames.items()}
+        chart.description = description
         return chart
 
     build.parts = parts
@@ -224,10 +227,12 @@ def spec(build: Callable, *args, **kwargs) -> dict:
     """``build(*args, **kwargs).to_dict()``, quickly: what the page draws on every rerun.
 
     The structure comes from a cache of one per layout; the data sets stay columns (the
-    page sends them to the browser as Arrow; ``json_ready`` makes them records).
+    page sends them to the browser as Arrow; ``json_ready`` makes them records). The
+    description is the data's too: a new text keeps the structure.
     """
-    draw, layout, frames = build.parts(*args, **kwargs)
-    return {**json.loads(_structure(draw, layout)), "datasets": dict(frames)}
+    draw, layout, frames, description = build.parts(*args, **kwargs)
+    structure = json.loads(_structure(draw, layout))
+    return {**structure, "description": description, "datasets": dict(frames)}
 
 
 @functools.lru_cache(maxsize=512)

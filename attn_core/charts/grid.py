@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import numpy as np
 
+from attn_core.charts import summary
 from attn_core.charts.base import LABEL_INK, builder
 from attn_core.charts.heatmap import png_data_url
 from attn_core.validation import check_array
@@ -62,7 +63,8 @@ def head_grid(
         "url": [thumbnail(weights[layer, head], palette) for layer, head in cells],
         "edge": [3.0 if cell == on_show else 0.0 for cell in cells],
     }
-    return _head_grid, (layers, heads, select, size, title), {"heads": table}
+    about = summary.head_grid(weights, on_show)
+    return _head_grid, (layers, heads, select, size, title), {"heads": table}, about
 
 
 def _head_grid(layers, heads, select, size, title) -> alt.LayerChart:

@@ -1,10 +1,7 @@
-"""Matrices as heatmaps: one rectangle per cell, or one raster image when they are large.
-
-Small matrices become one rectangle per cell (hover shows exact values, a click can pick a
-row). Large ones (a 256-token text makes 65 536 cells) become one raster image inside the
-same axes, so the browser draws one mark instead of tens of thousands. Both use the same
-colour stops, interpolated the same way, so the two renderings of a matrix look alike.
-"""
+"""Matrices as heatmaps: one rectangle per cell (hover shows exact values, a click can pick
+a row), or, for large ones (a 256-token text makes 65 536 cells), one raster image inside
+the same axes. Both use the same colour stops, interpolated the same way, so the two
+renderings of a matrix look alike."""
 
 from __future__ import annotations
 
@@ -15,6 +12,7 @@ from dataclasses import dataclass
 import altair as alt
 import numpy as np
 
+from attn_core.charts import summary
 from attn_core.charts.base import (
     FIT_WIDTH,
     INKS,
@@ -102,6 +100,7 @@ def heatmap(
     x_labels = axis_labels(col_labels, cell) if square else None
     every = max(y_labels.every, x_labels.every if x_labels else 1)
     raster = is_raster(matrix.shape)  # an image: no cell answers hover
+    about = summary.heatmap(matrix, row_labels, col_labels, value_title)
     size = (title, thinned_note(every, hover=not raster), height, square, legend)
     if raster:
         frames = {
@@ -119,7 +118,7 @@ def heatmap(
         if square:  # the image's key axis counts positions; the query axis names tokens
             x_title = f"{x_title} (position)" if x_title else "position"
         layout = (rows, cols, palette, x_title, y_title, value_title, y_labels.font)
-        return _raster_heatmap, (*layout, *size), frames
+        return _raster_heatmap, (*layout, *size), frames, about
     cells = _cells(matrix, row_labels, col_labels, palette, domain)
     fmt = None
     if rows * cols <= VALUE_CELLS:  # few enough cells to print each value
@@ -132,7 +131,7 @@ def heatmap(
         *(palette, x_title, y_title, value_title, select, fmt, value_font),
         *(y_labels, x_labels),
     )
-    return _vector_heatmap, (*layout, *size), {"cells": cells, "ends": ends(domain)}
+    return _vector_heatmap, (*layout, *size), {"cells": cells, "ends": ends(domain)}, about
 
 
 def ends(domain: tuple[float, float]) -> Table:

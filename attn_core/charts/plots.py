@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import numpy as np
 
+from attn_core.charts import summary
 from attn_core.charts.base import (
     AFTER_COLOUR,
     BEFORE_COLOUR,
@@ -44,7 +45,7 @@ def bars(
     height = height or int(np.clip(22 * len(labels), 80, 640))
     domain = None if domain is None else (float(domain[0]), float(domain[1]))
     layout = (len(labels) <= 40, title, value_title, domain, colour, fmt, height)
-    return _bars, layout, {"bars": table}
+    return _bars, layout, {"bars": table}, summary.bars(table["value"], labels, value_title)
 
 
 def _bars(printed, title, value_title, domain, colour, fmt, height) -> alt.LayerChart:
@@ -84,7 +85,8 @@ def loss_curve(losses: np.ndarray, *, at: int | None = None, title: str = "", he
     if at is not None:
         at = check_index(at, "at", len(losses))
         frames["here"] = {"step": [at], "loss": [float(losses[at])]}
-    return _loss_curve, (len(losses), at is not None, title, height), frames
+    about = summary.loss_curve(losses, at)
+    return _loss_curve, (len(losses), at is not None, title, height), frames, about
 
 
 def _loss_curve(steps, marked, title, height) -> alt.LayerChart:
@@ -186,7 +188,7 @@ def geometry(
             note = f"{hidden} of {t} names left out where points crowd: hover a point for its token"
     frames["note"] = {"text": [note]}
     layout = (before_name, after_name, *plane.axis_titles, size, labelled, font)
-    return _geometry, layout, frames
+    return _geometry, layout, frames, summary.geometry(plane.before, plane.after, labels)
 
 
 def _geometry(before_name, after_name, x_title, y_title, size, labelled, font) -> alt.LayerChart:
