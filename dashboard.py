@@ -13,13 +13,13 @@ from types import MappingProxyType
 
 import streamlit as st
 
-from app import data, draw, memory, sections, state
+from app import data, draw, sections, state
 from app.view import Exports, Reading
 from attn_core import charts
 
 
 def main() -> None:
-    memory.watch(data.shrink_caches)  # once per process: the server within its memory
+    data.setup()  # once per process: the server's settings and its memory watcher
     state.init()
     present, step = bool(st.session_state["present"]), int(st.session_state["step"])
     st.set_page_config(
@@ -90,7 +90,7 @@ def attention(shown: list, reading: Reading, above: Exports) -> None:
     """
     boxes = boxes_with_controls(shown)
     exports = Exports.following(above)
-    view = exports.showing(reading.view(state.current()))
+    view = state.view_now(reading, exports)
     for section, where in boxes:
         with where:
             section.render(view, exports)

@@ -32,10 +32,18 @@ LESS = "A shorter text needs less (memory grows with the square of its word piec
 VIEWER = "viewer"
 """Session state: a token naming this viewer's shelf (``viewer_shelf``)."""
 
-# Altair checks every object against the Vega-Lite schema as it is made, which costs
-# about a fifth of each chart's build when a new text gives charts a new layout. The
-# builders' output is validated in tests/test_charts.py instead.
-alt.utils.schemapi.disable_debug_mode()
+
+@st.cache_resource(show_spinner=False)
+def setup() -> None:
+    """What the process needs before the page's first run, once per server.
+
+    Altair stops checking every object against the Vega-Lite schema as it is made (about
+    a fifth of each chart's build when a new text gives charts a new layout; the builders'
+    output is validated in tests/test_charts.py instead), and the thread that keeps the
+    server within its memory starts (``memory.watch``).
+    """
+    alt.utils.schemapi.disable_debug_mode()
+    memory.watch(shrink_caches)
 
 
 @st.cache_resource(show_spinner=False)
@@ -64,7 +72,7 @@ def get_network(name: str = MODEL_NAME) -> attn_core.Model:
     numpy over the weights mapped from the model's file, milliseconds to open, so for the
     bundled model the page asks for it only when one of those is wanted. A
     sentence-transformers folder the numpy networks do not read loads torch instead; with
-    it in memory a garbage collection walks half a million objects on every slider move,
+    it in memory a full garbage collection would walk all of torch on every slider move,
     until what exists then is frozen out of it.
     """
     model = get_model(name).load_network()
@@ -173,8 +181,8 @@ def get_all_heads(
 ) -> attn_core.AllHeads:
     """Every head of the model on one text, from one forward pass.
 
-    Shared, read-only, by every session that shows this text, not copied per run: the 72
-    heads of a 256-token text take 19 MB, and a data cache would unpickle a fresh copy on
+    Shared, read-only, by every session that shows this text, not copied per run: every
+    head of a long text is large, and a data cache would unpickle a fresh copy on
     every rerun. Eight texts are kept.
     """
     pieces = get_embedding(text, "static", True, False, model)  # every piece the network reads
@@ -264,7 +272,7 @@ def chart(builder: Callable, *args, **kwargs) -> dict:
     """The Vega-Lite spec of ``builder(*args, **kwargs)`` (a ``charts`` builder), once per input.
 
     Keyed by the arguments' contents, so a chart whose inputs a control did not change (X
-    when the temperature moves) is not rebuilt: a 256 x 384 image takes 20 ms to encode.
+    when the temperature moves) is not rebuilt: a large image is slow to encode.
     One digest of the arguments is much cheaper than Streamlit hashing a 256-label list
     item by item. Charts whose numbers did change reuse their structure (``charts.spec``).
     """

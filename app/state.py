@@ -117,13 +117,15 @@ def fragments_only() -> bool:
     return bool(ctx and ctx.fragment_ids_this_run)
 
 
-def view_now(reading: Reading, exports: Exports) -> View:
-    """Attention of ``reading`` under the settings now, noted as the one on screen.
+def view_now(reading: Reading, exports: Exports | None = None) -> View:
+    """Attention of ``reading`` under the settings now, and, given ``exports``, noted there
+    as the one on screen: the one way a step gets the view it shows.
 
-    What a step that follows W shows: it is a fragment that reruns alone when W's settings
-    move, and a fragment rerun gets the arguments of the run that first drew it.
+    A step that follows W is a fragment that reruns alone when W's settings move, and a
+    fragment rerun gets the arguments of the run that first drew it, so it asks anew.
     """
-    return exports.showing(reading.view(current()))
+    view = reading.view(current())
+    return view if exports is None else exports.showing(view)
 
 
 def rerun(*keys: str) -> None:

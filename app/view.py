@@ -18,7 +18,7 @@ from attn_core.charts.base import palette_for
 
 VIEWS_KEPT = 1
 """Attention under the settings now, for every step a run draws: it keeps both kinds of
-attention, about 7 MB at 256 tokens and d_k 384, for as long as the viewer's page is open."""
+attention, which grows with the square of the tokens, for as long as the page is open."""
 ATTENTION_SETTINGS = ("mode", "scale", "temperature", "causal", "seed", "d_k", "init")
 """What attention reads of a reading's settings (``attn_core.attention_for``)."""
 

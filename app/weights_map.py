@@ -52,7 +52,7 @@ def payload(
     beside the switch; the map keeps them as the settings say.
 
     ``scores`` are the raw scores w′ as little-endian float64, base64, so that the map's
-    numbers are the engine's to the last digit: a 256-token text sends 700 kB once, and
+    numbers are the engine's to the last digit: a text sends them once, and
     every control after that moves W without the server.
     ``width`` is what 1/√d divides by (the width of the queries).
     """

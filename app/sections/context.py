@@ -26,7 +26,7 @@ def render(view: View, exports: Exports) -> None:
 
 @st.fragment(key=KEY)
 def context(reading: Reading, exports: Exports) -> None:
-    view = reading.view(state.current())
+    view = state.view_now(reading)
     exports.shelf(KEY)  # emptied: the chart may have left (no word in common)
     follow = {"on_change": state.rerun, "args": (KEY,)}  # the chart may come or go
     st.text_input("A second sentence", key="text2", max_chars=links.MAX_TEXT, **follow)

@@ -91,7 +91,7 @@ def the_map(reading: Reading) -> None:
     fragment's elements as waiting. Drawn in steps 3-10's fragment, it had every element
     of those steps marked and unmarked on every move.
     """
-    view = reading.view(state.current())
+    view = state.view_now(reading)
     weights_map.show(
         weights_map.payload(
             view.res,
@@ -166,7 +166,7 @@ SHOWN_TERMS = 10
 @st.fragment(key=CELL)
 def one_weight(reading: Reading, exports: Exports) -> None:
     """The arithmetic of w_ij, i the token focus (step 5), j picked here or by a click."""
-    view = reading.view(state.current())
+    view = state.view_now(reading)
     t = len(view.labels)
     for key in ("focus", "col"):  # the text changed, or a link named a later token
         if st.session_state[key] >= t:
@@ -215,7 +215,7 @@ def one_weight(reading: Reading, exports: Exports) -> None:
 @st.fragment(key=ARITHMETIC)
 def arithmetic(reading: Reading, i: int, j: int) -> None:
     """w_ij from its score to its weight, under the settings now."""
-    view = reading.view(state.current())
+    view = state.view_now(reading)
     st.latex(cell_latex(cell(view, i, j), *factor_names(view)))
     state.sync_url()
 
