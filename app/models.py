@@ -31,7 +31,7 @@ def offered(argv: list[str] | None = None, env: str | None = None) -> dict[str, 
     """
     argv = sys.argv[1:] if argv is None else argv
     env = os.environ.get(ENV, "") if env is None else env
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--model", action="append", default=[])
     named = parser.parse_known_args(argv)[0].model
     named += [part.strip() for part in env.split(",") if part.strip()]
