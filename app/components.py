@@ -39,6 +39,10 @@ COMPARISON = st.components.v2.component(
     "attention.w_comparison", js=bundle("comparison.mjs"), css=CSS
 )
 """Step 8's two W and their difference, following the map."""
+HEADS_GRID = st.components.v2.component(
+    "attention.heads_grid", js=bundle("heads_grid.mjs"), css=CSS
+)
+"""Step 9's grid of every head: a click or the keyboard picks one."""
 CLICKER = st.components.v2.component("attention.clicker", js=bundle("clicker.mjs"))
 """Presentation mode's keys: a remote's Page Down / Page Up turn the page whatever has
 focus, before a focused slider or switch can take them."""

@@ -448,12 +448,9 @@ def model_view(page, url: str, texts: dict[int, str], repeats: int) -> dict[int,
             toggle.scroll_into_view_if_needed()
             t0 = time.perf_counter()
             toggle.click()
-            page.wait_for_function(
-                "() => document.querySelectorAll("
-                "'[data-testid=stVegaLiteChart][aria-label=\"Every head\"] g.mark-image image'"
-                ").length === 72",
-                timeout=120_000,
-                polling=20,
+            # every picture painted (the grid marks its canvas once its image has loaded)
+            page.locator(".heads-grid canvas[data-drawn]").wait_for(
+                state="attached", timeout=120_000
             )
             times.append(time.perf_counter() - t0)
         results[n] = statistics.median(times)

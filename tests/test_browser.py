@@ -94,6 +94,8 @@ COMPARISON = ".w-comparison"
 """Step 8's three maps: both W and their difference, drawn by the same script."""
 OUTPUT_MAP = ".w-output"
 """Step 5's Y = W X and the length of each row, drawn by the same script."""
+GRID = ".heads-grid"
+"""Step 9's grid of every head (``app/web/heads_grid.mjs``)."""
 
 
 def map_values(page: Page) -> list[str]:
@@ -780,16 +782,43 @@ def test_after_training_the_export_list_is_what_is_on_screen(page: Page):
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
+def head_point(page: Page, layer: int, head: int, at: tuple[float, float] = (0.5, 0.5)):
+    """Page coordinates of a point of head (layer, head)'s picture in the grid (by default
+    its centre), and the same point in the canvas's own pixels."""
+    canvas = page.locator(f"{GRID} canvas")
+    box = canvas.bounding_box()
+    pitch = box["width"] / 12
+    size = pitch - 8  # the pictures are 8 px apart
+    x = head * pitch + 4 + at[0] * size
+    y = layer * pitch + 4 + at[1] * size
+    ratio = canvas.evaluate("c => c.width / c.getBoundingClientRect().width")
+    return (box["x"] + x, box["y"] + y), (int(x * ratio), int(y * ratio))
+
+
 def test_clicking_a_head_shows_it_in_every_step(page: Page, tmp_path):
     page.get_by_text("Show every head").click()
-    grid = chart_titled(page, "Every head")
-    expect(grid).to_be_attached(timeout=120_000)
+    canvas = page.locator(f"{GRID} canvas[data-drawn]")
+    expect(canvas).to_be_attached(timeout=120_000)
     wait_ready(page)
-    grid.scroll_into_view_if_needed()
-    frames = grid.locator("g.mark-rect.role-mark path")
-    expect(frames).to_have_count(72)
+    canvas.scroll_into_view_if_needed()
     full_page_screenshot(page, OUTPUT / "every-head.png")
-    frames.nth(3 * 12 + 5).click()  # layer 3, head 5
+    # each picture is its head's W, from 0 to its largest weight, one pixel a token pair
+    heads = attn_core.all_heads("hi how are you")
+    t = heads.weights.shape[-1]
+    for layer, head, i, j in ((0, 0, 0, 0), (3, 5, 2, 4), (5, 11, 5, 1)):
+        w = heads.weights[layer, head]
+        want = charts.colours(w, "weights", (0.0, float(w.max())))[i, j]
+        _, (x, y) = head_point(page, layer, head, ((j + 0.5) / t, (i + 0.5) / t))
+        got = canvas.evaluate(
+            "(c, [x, y]) => [...c.getContext('2d').getImageData(x, y, 1, 1).data].slice(0, 3)",
+            [x, y],
+        )
+        assert max(abs(a - int(b)) for a, b in zip(got, want, strict=True)) <= 2, (layer, head)
+    # hovering a head names it; a click shows it in every step
+    where, _ = head_point(page, 3, 5)
+    page.mouse.move(*where)
+    expect(page.locator(f"{GRID} .tip")).to_contain_text("layer 3, head 5\nthe strongest weight")
+    page.mouse.click(*where)
     page.wait_for_function("() => location.search.includes('head=5')", timeout=60_000)
     wait_ready(page)
     assert "layer=3" in page.url and "mode=real" in page.url
@@ -797,6 +826,7 @@ def test_clicking_a_head_shows_it_in_every_step(page: Page, tmp_path):
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar.get_by_role("combobox", name="Head")).to_have_value("5")
     expect(sidebar.get_by_role("combobox", name="Layer")).to_have_value("3")
+    expect(page.locator(f"{GRID} rect.edge")).to_have_count(1)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 

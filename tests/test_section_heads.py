@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import numpy as np
 import pytest
-from pagetest import assert_clean, chart_specs, open_link
+from pagetest import _send, assert_clean, chart_specs, maps_sent, open_link
 from PIL import Image
+from streamlit.components.v2.bidi_component.main import _make_trigger_id
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 import attn_core
 from attn_core import charts
@@ -22,28 +25,89 @@ def by_title(at, title: str) -> dict:
     return next(s for s in chart_specs(at) if s.get("title") == title)
 
 
+def grid_sent(at) -> list[dict]:
+    """What the page sent the grid of every head (``app.heads_grid.payload``), if drawn."""
+    sent = [json.loads(el.proto.json) for el in maps_sent(at)]
+    return [d for d in sent if d.get("kind") == "heads"]
+
+
+def pick_head(at, pick) -> None:
+    """A click, or Enter, on a head of the grid: its ``pick`` trigger, as the browser sends it."""
+    (grid,) = [el for el in maps_sent(at) if json.loads(el.proto.json).get("kind") == "heads"]
+    trigger = WidgetState(id=_make_trigger_id(grid.proto.id, "events"))
+    trigger.json_trigger_value = json.dumps([{"event": "pick", "value": pick}])
+    _send(at, trigger)
+
+
+def tiles(sent: dict) -> np.ndarray:
+    """The grid's picture of every head, ``(L, H, s, s, 3)``, cut from the image it was sent."""
+    png = base64.b64decode(sent["atlas"].split(",", 1)[1])
+    pixels = np.asarray(Image.open(io.BytesIO(png)))  # (L s, H s, 3)
+    s, layers, heads = sent["side"], sent["layers"], sent["heads"]
+    return pixels.reshape(layers, s, heads, s, 3).transpose(0, 2, 1, 3, 4)
+
+
 def test_the_step_waits_for_a_click_before_loading_the_network(app):
     assert "9 · Every head at once" in [h.value for h in app.header]
     assert app.toggle(key="heads").value is False
-    assert not any("heads" in s.get("datasets", {}) for s in chart_specs(app))  # no grid
+    assert grid_sent(app) == []  # no grid
 
 
 def test_every_head_is_drawn_from_the_models_own_attention():
     at = open_link(HEADS_LINK)
     assert_clean(at)
     heads = attn_core.all_heads("the cat sat on the mat")
-    grid = next(s for s in chart_specs(at) if "heads" in s.get("datasets", {}))
-    thumbs = grid["datasets"]["heads"]
-    assert [(r["layer"], r["head"]) for r in thumbs] == [
-        (layer, head) for layer in range(6) for head in range(12)
-    ]
-    for row in (thumbs[0], thumbs[41]):
-        png = base64.b64decode(row["url"].split(",", 1)[1])
-        pixels = np.asarray(Image.open(io.BytesIO(png)))
-        w = heads.weights[row["layer"], row["head"]]
-        np.testing.assert_array_equal(pixels, charts.colours(shrink(w), "weights", (0, w.max())))
-    # the head in the sidebar is outlined
-    assert [(r["layer"], r["head"]) for r in thumbs if r["edge"] > 0] == [(0, 0)]
+    (sent,) = grid_sent(at)
+    assert (sent["layers"], sent["heads"]) == heads.weights.shape[:2] == (6, 12)
+    pictures = tiles(sent)
+    for layer, head in ((0, 0), (3, 5), (5, 11)):
+        w = heads.weights[layer, head]
+        want = charts.colours(shrink(w), "weights", (0, w.max()))
+        np.testing.assert_array_equal(pictures[layer, head], want)
+    assert sent["shown"] == [0, 0]  # the head in the sidebar is outlined
+    # each head's sentence: its strongest weight and its rows' mean entropy in bits
+    labels = charts.token_labels(heads.tokens)
+    w = heads.weights[3, 5].astype(np.float64)
+    i, j = np.unravel_index(np.argmax(w), w.shape)
+    entropy = np.mean([-sum(p * np.log2(p) for p in row if p > 0) for row in w])
+    to = "itself" if i == j else f"‘{labels[j]}’"
+    assert sent["says"][3 * 12 + 5] == (
+        f"layer 3, head 5: the strongest weight is ‘{labels[i]}’ to {to}, {w[i, j]:.2f}; "
+        f"mean entropy {entropy:.2f} bits"
+    )
+    assert len(sent["says"]) == 72 and sent["summary"].startswith("Every head, 6 layers × 12")
+
+
+def test_a_head_picked_on_the_grid_shows_in_every_step():
+    at = open_link(HEADS_LINK)
+    pick_head(at, {"layer": 3, "head": 5})  # a click, or Enter on the keyboard's cursor
+    assert_clean(at)
+    assert (at.session_state["mode"], at.session_state["layer"], at.session_state["head"]) == (
+        "real",
+        3,
+        5,
+    )
+    assert at.query_params["layer"] == "3" and at.query_params["head"] == "5"
+    (sent,) = grid_sent(at)
+    assert sent["shown"] == [3, 5]
+    assert "Layer 3, head 5: W recomputed" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    "pick", [{"layer": 6, "head": 0}, {"layer": 0, "head": -1}, {"layer": "3", "head": 5}, {}]
+)
+def test_a_pick_outside_the_grid_changes_nothing(pick):
+    at = open_link(HEADS_LINK)
+    pick_head(at, pick)
+    assert_clean(at)
+    assert at.session_state["mode"] == "free" and grid_sent(at)[0]["shown"] == [0, 0]
+
+
+def test_on_a_projector_the_grid_is_larger():
+    at = open_link({**HEADS_LINK, "present": "1", "step": "9"})
+    (sent,) = grid_sent(at)
+    assert sent["size"] > grid_sent(open_link(HEADS_LINK))[0]["size"]
+    assert min(sent["font"], sent["titleFont"]) >= 16
 
 
 @pytest.mark.parametrize("pattern", attn_core.PATTERNS)
@@ -76,8 +140,7 @@ def test_head_average_and_rollout_up_to_a_layer():
 def test_in_the_trained_head_mode_every_head_shows_without_asking():
     at = open_link({"mode": "real", "layer": "2", "head": "5"})
     assert_clean(at)
-    grid = next(s for s in chart_specs(at) if "heads" in s.get("datasets", {}))
-    assert [(r["layer"], r["head"]) for r in grid["datasets"]["heads"] if r["edge"]] == [(2, 5)]
+    assert grid_sent(at)[0]["shown"] == [2, 5]
     names = at.selectbox(key="export_chart").options
     assert {"Every head", "Head average", "Rollout"} <= set(names)
 

@@ -127,7 +127,13 @@ def test_each_component_links_as_a_module_and_as_its_bundle(tmp_path):
     names = sorted(p.name for p in WEB.glob("*.mjs"))
     linked = f"Promise.all({json.dumps(names)}.map((m) => import('./' + m)))"
     subprocess.run([NODE, "-e", linked], cwd=WEB, check=True, timeout=60)
-    for name in ("weights_map.mjs", "output_map.mjs", "comparison.mjs", "clicker.mjs"):
+    for name in (
+        "weights_map.mjs",
+        "output_map.mjs",
+        "comparison.mjs",
+        "heads_grid.mjs",
+        "clicker.mjs",
+    ):
         script = components.bundle(name)
         assert script.count("export default") == 1 and "import " not in script
         path = tmp_path / name

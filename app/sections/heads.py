@@ -3,11 +3,13 @@ follow a pattern, and attention followed through the layers (head average and ro
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 import attn_core
-from app import data, draw, links, memory, state
+from app import data, draw, heads_grid, links, memory, state
 from app.view import Exports, View
 from attn_core import charts
 
@@ -52,10 +54,11 @@ def show_head(layer: int, head: int) -> None:
     st.rerun()  # every step changes, not only this fragment
 
 
-def head_from_grid() -> None:
-    picked = st.session_state.get(GRID, {}).get("selection", {}).get("pick", [])
-    if picked and {"layer", "head"} <= set(picked[0]):
-        show_head(picked[0]["layer"], picked[0]["head"])
+def head_from_grid(shape: tuple[int, int]) -> None:
+    """A click, or Enter, on a head of the grid of ``shape`` = (L, H) shows that head."""
+    picked = heads_grid.picked(st.session_state.get(GRID), shape)
+    if picked is not None:
+        show_head(*picked)
 
 
 def head_from_ranking() -> None:
@@ -80,25 +83,20 @@ def every_head(view: View, exports: Exports) -> None:
         return
     on_show = (int(st.session_state["layer"]), int(st.session_state["head"]))
 
-    draw.chart(
-        st,
-        "Every head",
-        data.chart(
-            charts.head_grid,
-            heads.weights,
-            on_show=on_show,
-            select="pick",
-            palette=view.palette("weights"),
-        ),
-        shelf,
-        width="content",
+    palette = view.palette("weights")
+    heads_grid.show(
+        heads_grid.payload(heads, on_show, palette, present=view.present),
         key=GRID,
-        on_select=head_from_grid,
-        selection_mode="pick",
+        on_pick=partial(head_from_grid, heads.shape),
+    )
+    shelf["Every head"] = draw.when_asked(  # exported as a chart, made only if asked for
+        partial(charts.spec, charts.head_grid, heads.weights, on_show=on_show, palette=palette),
+        view.present,
     )
     st.caption(
-        "Each picture is one head's W on your text (rows: queries, columns: keys), dark blue "
-        "at that head's largest weight. Click one to show that head in every step. "
+        "Each picture is one head's W on your text (rows: queries, columns: keys), its colours "
+        "up to that head's largest weight. Click one, or Tab to the grid, move with the arrow "
+        "keys and press Enter, to show that head in every step. "
         f"Outlined: layer {on_show[0]}, head {on_show[1]}, the head in the sidebar."
     )
     ranking(heads, pattern_names(view.model))

@@ -206,12 +206,13 @@ export function relayoutOnResize(maps) {
 // keys move a visible cursor (Home and End within a row), Enter or Space picks the cell as
 // a click does, Escape leaves. The focused cell shows its tooltip, and a polite live region
 // says what it holds. map has canvas, svg, tip, geometry and root; describe(i, j) gives
-// { tip, say } for a cell; pick(i, j) is what a click does (none: the map only reads).
+// { tip, say } for a cell; pick(i, j) is what a click does (none: the map only reads);
+// unit names what the cells are ("heads").
 let summaries = 0; // ids for the maps' summaries, unique in the page
 
 export class CellCursor {
-  constructor(map, { name, describe, pick = null }) {
-    Object.assign(this, { map, describe, pick, i: 0, j: 0, rows: 0, cols: 0 });
+  constructor(map, { name, describe, pick = null, unit = "cells" }) {
+    Object.assign(this, { map, describe, pick, unit, i: 0, j: 0, rows: 0, cols: 0 });
     const { canvas } = map;
     canvas.setAttribute("tabindex", "0");
     canvas.setAttribute("role", "application");
@@ -228,7 +229,7 @@ export class CellCursor {
   }
 
   rename(name) {
-    const keys = `the arrow keys move between cells${this.pick ? ", Enter picks one" : ""}`;
+    const keys = `the arrow keys move between ${this.unit}${this.pick ? ", Enter picks one" : ""}`;
     this.map.canvas.setAttribute("aria-label", `${name}: ${keys}`);
   }
 
@@ -285,6 +286,7 @@ export class CellCursor {
     const { i, j, left, top, cellWidth, cellHeight } = this;
     this.box.setAttribute("transform", `translate(${left + j * cellWidth},${top + i * cellHeight})`);
     this.box.setAttribute("visibility", "visible");
+    this.box.scrollIntoView?.({ block: "nearest", inline: "nearest" }); // in a frame on a phone
     const { tip, say } = this.describe(i, j);
     const box = this.map.canvas.getBoundingClientRect();
     const at = { clientX: box.left + (j + 1) * cellWidth, clientY: box.top + (i + 1) * cellHeight };

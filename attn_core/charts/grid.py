@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import altair as alt
 import numpy as np
 
 from attn_core.charts import summary
-from attn_core.charts.base import LABEL_INK, builder
+from attn_core.charts.base import LABEL_INK, builder, colours
 from attn_core.charts.heatmap import png_data_url
 from attn_core.validation import check_array
 
@@ -31,6 +34,26 @@ IDENTITY = alt.Scale(domain=[0, 3], range=[0, 3])
 def thumbnail(weights: np.ndarray, palette: str = "weights") -> str:
     """One head's ``(T, T)`` attention as a small PNG, from 0 to its largest weight."""
     return png_data_url(shrink(weights), palette, (0.0, float(weights.max())))
+
+
+def atlas(weights: np.ndarray, palette: str = "weights") -> tuple[str, int]:
+    """Every head's thumbnail in one PNG, as ``thumbnail`` paints each, and its side ``s``.
+
+    ``weights`` ``(L, H, T, T)`` -> an image of L x H tiles, layer by layer, each ``s x s``
+    pixels (``s = min(T, THUMB_PIXELS)``) from 0 to that head's largest weight: what the
+    page's grid draws, in a few bytes a pixel however long the text.
+    """
+    from PIL import Image
+
+    weights = np.asarray(weights, dtype=np.float64)  # (L, H, T, T)
+    tiles = [
+        np.concatenate([colours(shrink(w), palette, (0.0, float(w.max()))) for w in heads], 1)
+        for heads in weights
+    ]  # L x (s, H s, 3)
+    buffer = io.BytesIO()
+    Image.fromarray(np.concatenate(tiles, axis=0), mode="RGB").save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return url, min(weights.shape[2], THUMB_PIXELS)
 
 
 @builder
