@@ -2,8 +2,8 @@
 of each head's W, one row per layer, that the pointer and the keyboard both reach.
 
 The page sends one PNG holding every head's thumbnail (at most 48 pixels a side however
-long the text: a few kB, not the heads' weights), a sentence for each head and one for the
-whole grid. Hover or a focused head shows its sentence; a click, or Enter on the focused
+long the text, not the heads' weights), a sentence for each head and one for the whole
+grid. Hover or a focused head shows its sentence; a click, or Enter on the focused
 head, is reported as a ``pick`` trigger, and the step shows that head everywhere.
 """
 
