@@ -22,6 +22,7 @@ import streamlit as st
 import attn_core
 from app import memory, models
 from attn_core import charts
+from attn_core.layer import every_layer_norms
 
 MODEL_NAME = attn_core.BUNDLED_MODEL
 MISSING = object()
@@ -200,6 +201,44 @@ def get_all_heads(
     return heads
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def get_layer(
+    text: str, layer: int, special_tokens: bool, merge_subwords: bool, model: str = MODEL_NAME
+) -> attn_core.Layer:
+    """One layer of the model on one text, every stage kept (``attn_core.layer``); shared,
+    read-only, as ``get_all_heads`` is: two (H, T, T) maps beside a few (T, d) arrays."""
+    network = get_network(model)
+    rows = dict(special_tokens=special_tokens, merge_subwords=merge_subwords)
+    pieces = len(get_embedding(text, "static", True, False, model).tokens)
+    cost = memory.heads_cost(pieces, 2, network.shape[1])
+    with memory.heavy(cost, "run the model up to this layer", LESS, shrink_caches):
+        out = attn_core.layer(text, int(layer), model=network, **rows)
+    for array in vars(out).values():
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
+    return out
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def get_norms(
+    text: str, special_tokens: bool, merge_subwords: bool, model: str = MODEL_NAME
+) -> tuple[attn_core.AllHeads, np.ndarray]:
+    """Every head measured by what it moves, ‖w_ij f(x_j)‖ (``every_layer_norms``, one
+    pass): as ``AllHeads`` whose rows are each row's share of those lengths (they sum to 1),
+    and each row's total length ``(L, H, T)``. Shared, read-only, as ``get_all_heads`` is."""
+    heads = get_all_heads(text, special_tokens, merge_subwords, model)
+    network = get_network(model)
+    rows = dict(special_tokens=special_tokens, merge_subwords=merge_subwords)
+    pieces = len(get_embedding(text, "static", True, False, model).tokens)
+    cost = memory.heads_cost(pieces, *network.shape)
+    with memory.heavy(cost, "run the model for every head's norms", LESS, shrink_caches):
+        norms = every_layer_norms(text, model=network, **rows)  # (L, H, T, T)
+        totals = norms.sum(axis=-1)  # (L, H, T)
+        norms /= np.where(totals > 0, totals, 1)[..., None]  # rows sum to 1
+    norms.flags.writeable = totals.flags.writeable = False
+    return dataclasses.replace(heads, weights=norms), totals
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def get_next_tokens(text: str, k: int, model: str) -> attn_core.NextToken:
     """A decoder's ``k`` most likely next tokens after the text."""
@@ -264,7 +303,10 @@ def get_tsne(before: np.ndarray) -> np.ndarray:
 
 def shrink_caches() -> None:
     """Empty the caches every viewer shares (not the model): each refills when next asked."""
-    for cache in (get_embedding, get_head, get_all_heads, get_plane, get_tsne, _cached_spec):
+    for cache in (
+        *(get_embedding, get_head, get_all_heads, get_layer, get_norms),
+        *(get_plane, get_tsne, _cached_spec),
+    ):
         cache.clear()
 
 

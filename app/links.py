@@ -36,13 +36,15 @@ MAX_FEATURE = 4095
 """The widest model a link may name a feature of (the page fits it to the model on show)."""
 MAX_FOCUS = 255
 MAX_NOTICED_KEYS = 5
-STEPS = 9
-"""Steps of the walkthrough in presentation mode (the page's sections 1-9)."""
+STEPS = 10
+"""Steps of the walkthrough in presentation mode (the page's sections 1-10)."""
 MAX_LAYERS, MAX_HEADS = 48, 64
 """The widest model a link may name a layer or head of: the page fits both to the model
 on show (``state.fit_to``), and ``up_to`` at its default means the model's last layer."""
 RESIDUALS = tuple(round(0.05 * k, 2) for k in range(21))
 """Rollout's residual weight: 0, 0.05, ... 1."""
+MEASURES = ("weight", "norm")
+"""What ranks the heads: the weight w_ij, or the length of what it moves, ‖w_ij f(x_j)‖."""
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,30}")
 
 
@@ -197,6 +199,11 @@ SETTINGS = (
     Setting("pattern", "previous", _choice(PATTERNS)),
     Setting("up_to", MAX_LAYERS, _integer(1, MAX_LAYERS)),
     Setting("residual", 0.5, _among(RESIDUALS), _encode_number),
+    Setting("measure", "weight", _choice(MEASURES)),
+    Setting("share_token", 1, _integer(0, MAX_FOCUS)),
+    Setting("through", False, _flag, _encode_flag),
+    Setting("block", ENGINE["layer"], _integer(0, MAX_LAYERS - 1)),
+    Setting("follow", 1, _integer(0, MAX_FOCUS)),
     Setting("col", 0, _integer(0, MAX_FOCUS)),
     Setting("present", False, _flag, _encode_flag),
     Setting("palette", "standard", _choice(PALETTES)),

@@ -24,7 +24,9 @@ SECTION_TITLES = [
     "7 · Context awareness",
     "8 · Learnable projections",
     "9 · Every head at once",
+    "10 · From the heads to the next layer",
 ]
+"""The steps a presentation walks through, in order."""
 
 
 def new_app() -> AppTest:

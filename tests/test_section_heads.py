@@ -149,7 +149,7 @@ def test_a_presentation_has_a_step_for_every_head():
     at = open_link({**HEADS_LINK, "present": "1", "step": "9"})
     assert_clean(at)
     assert [h.value for h in at.header] == ["9 · Every head at once"]
-    assert at.button(key="next_step").proto.disabled
+    assert not at.button(key="next_step").proto.disabled  # on to the next layer
 
 
 @pytest.mark.parametrize("mode", ["free", "learnable", "real"])

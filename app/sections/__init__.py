@@ -25,6 +25,7 @@ from app.sections import (
     exports,
     geometry,
     heads,
+    layer,
     learnable,
     next_token,
     output,
@@ -37,12 +38,12 @@ READING = (text, embeddings)
 """Steps drawn by the whole page: the text and its vectors."""
 ATTENTION = (
     *(scores, weights, output, geometry, context, learnable),
-    *(heads, next_token, exports),
+    *(heads, layer, next_token, exports),
 )
 """Steps that follow the attention settings: redrawn alone (a fragment) when those move."""
 ALL = (*READING, *ATTENTION)
-PRESENTED = ALL[:9]
-"""Presentation mode walks through steps 1-9, one at a time."""
+PRESENTED = ALL[:10]
+"""Presentation mode walks through steps 1-10, one at a time."""
 
 
 def following_w(present: bool, step: int) -> list[str]:

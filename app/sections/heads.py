@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import attn_core
-from app import data, draw, heads_grid, links, memory, state
+from app import data, draw, head_norms, heads_grid, links, memory, state
 from app.view import Exports, View
 from attn_core import charts
 
@@ -82,6 +82,8 @@ def every_head(view: View, exports: Exports) -> None:
         st.warning(str(declined), icon=":material/memory:")
         return
     on_show = (int(st.session_state["layer"]), int(st.session_state["head"]))
+    weighed = heads  # the weights, kept for the comparison with what the heads move
+    heads, totals = head_norms.measured(heads, view, special, merge)
 
     palette = view.palette("weights")
     heads_grid.show(
@@ -100,6 +102,8 @@ def every_head(view: View, exports: Exports) -> None:
         f"Outlined: layer {on_show[0]}, head {on_show[1]}, the head in the sidebar."
     )
     ranking(heads, pattern_names(view.model))
+    if totals is not None:  # measured by what the heads move: what that changes
+        head_norms.explain(weighed, heads, totals, pattern_names(view.model), view, shelf)
     through_layers(heads, shelf, view.palette("weights"), view.model.byte_level)
     state.sync_url()
 
