@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
@@ -168,6 +169,20 @@ def offer(
 def file_stem(name: str) -> str:
     """A chart's name as a file name: ``"W′, unnormalised"`` -> ``"w-unnormalised"``."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "chart"
+
+
+def as_table(
+    where, matrix, rows: list[str], columns: list[str] | None = None, *, name: str, key: str
+):
+    """A switch that also shows ``matrix`` (named ``name``) as a table, under its picture:
+    rows named by their tokens, columns by theirs or by their number, values to 3 decimals.
+    For a screen reader, and for anyone who wants the numbers."""
+    if not where.toggle(f"Show {name} as a table", key=key):
+        return
+    matrix = np.asarray(matrix)  # (R, C)
+    columns = [str(k) for k in range(matrix.shape[1])] if columns is None else list(columns)
+    table = pd.DataFrame(np.round(matrix, 3), index=list(rows), columns=columns)
+    where.dataframe(table, width="stretch")
 
 
 def pick_one(label: str, names: dict[str, str], *, key: str, **kwargs) -> str:

@@ -185,3 +185,14 @@ def test_real_head_mode_in_the_context_section(app):
     cosine = ya @ yb / np.linalg.norm(ya) / np.linalg.norm(yb)
     after = next(m for m in app.metric if m.label == "Cosine similarity after attention")
     assert after.value == f"{cosine:.3f}"
+
+
+def test_y_shows_as_a_table_that_follows_w(app, hi):
+    app.toggle(key="output_table").set_value(True).run()
+    move_map(app, temperature=0.5)  # W moved in the browser: the table follows
+    assert_clean(app)
+    res = attn_core.self_attention(hi.vectors, temperature=0.5)
+    (table,) = [df.value for df in app.dataframe]
+    assert list(table.index) == charts.token_labels(hi.tokens)
+    assert list(table.columns) == [str(k) for k in range(384)]
+    np.testing.assert_array_equal(table.to_numpy(), np.round(res.output, 3))

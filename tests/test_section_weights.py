@@ -12,6 +12,7 @@ from pagetest import (
     comparison_maps,
     maps_sent,
     move_map,
+    open_link,
     rows,
     value_title,
     weights_map,
@@ -189,3 +190,17 @@ def test_the_colour_blind_safe_palettes_reach_every_map_and_the_link(app):
     }
     assert scales["x"] == list(charts.base.PURPLE_ORANGE)  # X: signed values
     assert app.query_params["palette"] == "safe"
+
+
+def test_w_prime_and_w_show_as_tables_named_by_their_tokens():
+    at = open_link({"text": "the river bank", "temperature": "0.5"})
+    for key in ("scores_table", "weights_table"):
+        at.toggle(key=key).set_value(True).run()
+    assert_clean(at)
+    emb = attn_core.embed("the river bank")
+    res = attn_core.self_attention(emb.vectors, temperature=0.5)
+    labels = charts.token_labels(emb.tokens)
+    tables = [df.value for df in at.dataframe if list(df.value.columns) == labels]
+    assert len(tables) == 2 and all(list(t.index) == labels for t in tables)
+    for table, matrix in zip(tables, (res.scores, res.weights), strict=True):  # W′, then W
+        np.testing.assert_array_equal(table.to_numpy(), np.round(matrix, 3))

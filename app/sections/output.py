@@ -19,11 +19,14 @@ TITLE = "Output Y = W X"
 EXPLANATION = "Each token's new vector is a weighted mix of the vectors, using its row of W."
 FOCUS = "output.focus"
 """The token focus redraws alone (a fragment of this key)."""
+TABLE = "output.table"
+"""Y as a table, when asked for, redraws alone (a fragment of this key) when W's settings move."""
 FOCUS_ROW = "output.focus.row"
 """The focus's row of W and its sum redraw alone (a fragment of this key) when W's settings
 move: the select box above them and the words below stay as they are."""
-FOLLOWS_W = (FOCUS_ROW,)
-"""The focus's row follows W: it redraws alone when W's settings move (Y follows in the page)."""
+FOLLOWS_W = (FOCUS_ROW, TABLE)
+"""The focus's row and Y's table follow W: they redraw alone when W's settings move (Y itself
+follows in the page)."""
 OUTPUT_MAP = "w_output"
 """The key of the component that draws Y."""
 
@@ -35,6 +38,7 @@ def render(view: View, exports: Exports) -> None:
         weights_map.output_payload(view.res, view.labels, view.settings, present=view.present),
         key=OUTPUT_MAP,
     )
+    table(view.reading, exports)
     exports.drawn_in_page(KEY, partial(output_charts, present=view.present))
     focus(view.reading, exports)
     st.caption(
@@ -56,6 +60,14 @@ def output_charts(view: View, present: bool = False) -> dict[str, Callable[[], d
         present=present,
         palette=view.palette("diverging"),
     )
+
+
+@st.fragment(key=TABLE)
+def table(reading: Reading, exports: Exports) -> None:
+    """Y under W's settings now as a table, when asked for: it follows W as the picture does."""
+    view = state.view_now(reading, exports)
+    draw.as_table(st, view.res.output, view.labels, name="Y", key="output_table")
+    state.sync_url()
 
 
 def focus_moved() -> None:

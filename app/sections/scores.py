@@ -34,3 +34,4 @@ def render(view: View, exports: Exports) -> None:
         exports.shelf(KEY),
         width="content",
     )
+    draw.as_table(st, res.scores, labels, labels, name="W′", key="scores_table")

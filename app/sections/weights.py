@@ -122,6 +122,7 @@ def shown(reading: Reading, exports: Exports) -> None:
     )
     if view.head is not None:
         head_check(view.res, view.head, view.settings)
+    draw.as_table(st, view.res.weights, view.labels, view.labels, name="W", key="weights_table")
     state.sync_url()
 
 
