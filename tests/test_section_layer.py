@@ -80,9 +80,14 @@ def test_every_stage_drawn_is_the_engines(network):
     for name, want in zip(LENGTH_NAMES, (out.residual_lengths, out.update_lengths), strict=True):
         got = [r["value"] for r in bars if r["what"] == name]
         np.testing.assert_allclose(got, want, rtol=1e-12)
-    assert [m.value for m in at.metric if m.label.endswith(labels[5])] == [
+    moved = np.linalg.norm(
+        out.hidden_out.astype(np.float64) - out.hidden_in.astype(np.float64), axis=1
+    )
+    assert at.selectbox(key="follow").value == 5
+    assert [m.value for m in at.metric if "_i" in m.label] == [
         f"{out.residual_lengths[5]:.2f}",
         f"{out.update_lengths[5]:.2f}",
+        f"{moved[5]:.2f}",
     ]
     assert (out.update_lengths < out.residual_lengths).all()  # most of x survives
     # the feed-forward and the next layer's X
@@ -99,9 +104,6 @@ def test_every_stage_drawn_is_the_engines(network):
         [(r["x"], r["y"]) for r in drawn if r["stage"] == "x′ (into the next)"], plane.after
     )
     # which tokens moved most, in all dimensions
-    moved = np.linalg.norm(
-        out.hidden_out.astype(np.float64) - out.hidden_in.astype(np.float64), axis=1
-    )
     top = np.argsort(-moved)[:3]
     named = ", ".join(f"‘{labels[k]}’ ({moved[k]:.2f})" for k in top)
     assert (

@@ -134,8 +134,10 @@ def residual(out: attn_core.Layer, labels, i: int, palette: str, pre_norm: bool,
         shelf,
         width="stretch",
     )
-    right.metric(f"‖x‖ of {labels[i]}", f"{kept[i]:.2f}")
-    right.metric(f"‖u‖ of {labels[i]}", f"{update[i]:.2f}")
+    # the token followed is named by the box above: labels hold no viewer's text
+    right.metric("The token followed: ‖x_i‖, its residual", f"{kept[i]:.2f}")
+    right.metric("‖u_i‖, its update", f"{update[i]:.2f}")
+    right.metric("‖x′_i − x_i‖, how far the layer moves it", f"{distances(out)[i]:.2f}")
     ratio = float(np.median(update / kept))
     right.caption(
         f"For the median token the update is {ratio:.2f} times as long as x: "
