@@ -219,7 +219,7 @@ def get_layer(
     return out
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)  # 19 MB each at 256 word pieces
 def get_norms(
     text: str, special_tokens: bool, merge_subwords: bool, model: str = MODEL_NAME
 ) -> tuple[attn_core.AllHeads, np.ndarray]:
