@@ -103,6 +103,8 @@ def test_every_stage_drawn_is_the_engines(network):
     np.testing.assert_allclose(
         [(r["x"], r["y"]) for r in drawn if r["stage"] == "x′ (into the next)"], plane.after
     )
+    said = "22 tokens entering layer 2 and entering the next, in one plane: each moved"
+    assert any(t.startswith(said) for t in texts(at))  # what a screen reader hears
     # which tokens moved most, in all dimensions
     top = np.argsort(-moved)[:3]
     named = ", ".join(f"‘{labels[k]}’ ({moved[k]:.2f})" for k in top)

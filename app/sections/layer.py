@@ -10,6 +10,7 @@ import attn_core
 from app import data, draw, memory, state
 from app.view import Exports, View
 from attn_core import charts
+from attn_core.charts import summary
 from attn_core.charts.layer import head_strip, update_lengths
 from attn_core.networks import GPT2
 
@@ -177,19 +178,23 @@ def next_x(out: attn_core.Layer, labels, shelf, present: bool) -> None:
     """This layer's X and the next layer's on one 2-D map, and which tokens moved most."""
     st.subheader("Where each token went", anchor=False)
     plane = data.get_plane(out.hidden_in, out.hidden_out, "pca", (0, 1))
+    spec = data.chart(
+        charts.geometry,
+        plane,
+        labels,
+        before_name="x (into the layer)",
+        after_name="x′ (into the next)",
+        size=draw.STAGE - 40 if present else MAP_SIZE,
+    )
+    moved = np.linalg.norm(plane.after - plane.before, axis=1)  # (T,): on the map
+    most = int(np.argmax(moved))
+    said = (  # what a screen reader hears: this map is a layer's, not one attention's
+        f"{len(labels)} tokens entering layer {out.layer} and entering the next, in one "
+        f"plane: each moved {summary.number(moved.mean())} on the map on average; the most, "
+        f"‘{labels[most]}’, {summary.number(moved[most])}"
+    )
     draw.chart(
-        st,
-        "This layer's X and the next",
-        data.chart(
-            charts.geometry,
-            plane,
-            labels,
-            before_name="x (into the layer)",
-            after_name="x′ (into the next)",
-            size=draw.STAGE - 40 if present else MAP_SIZE,
-        ),
-        shelf,
-        width="content",
+        st, "This layer's X and the next", {**spec, "description": said}, shelf, width="content"
     )
     st.text(moved_most(out, labels))
 
