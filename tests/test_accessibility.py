@@ -4,6 +4,8 @@ answers the keyboard too."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
@@ -84,6 +86,76 @@ def test_y_and_the_comparison_take_the_keyboard_too(page: Page):
         panel = page.locator(f'.w-comparison .panel[data-name="{name}"]')
         tab_to(page, panel.locator("canvas"))
         expect(panel.locator("[aria-live=polite]")).to_contain_text(f"{name}: query ‘[CLS]’")
+
+
+def test_the_page_walks_by_keyboard_alone(page: Page):
+    """Tab, the arrow keys, Space and Enter only: a text, the temperature, a cell of W and
+    its arithmetic, a head of the grid, and presentation mode's next step."""
+    text = "I sat on the river bank"
+    box = page.get_by_label("Text", exact=True)
+    tab_to(page, box)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.keyboard.press("Control+Enter")
+    strip = page.locator('[data-testid="stCode"]').first
+    expect(strip).to_contain_text("sat  ·  on  ·  the  ·  river", timeout=60_000)
+    wait_ready(page)
+    # the temperature, one step up, and the server follows
+    tau = page.locator(".weights-map input[type=range]")
+    tab_to(page, tau)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('temperature=1.05')")
+    wait_ready(page)
+    # a cell of W: row 2 ("sat"), column 3 ("on"); Enter shows its arithmetic
+    w_map = page.locator(".weights-map canvas")
+    tab_to(page, w_map)
+    for key in ("ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight", "ArrowRight"):
+        page.keyboard.press(key)
+    res = attn_core.self_attention(attn_core.embed(text).vectors, temperature=1.05)
+    said = page.locator(".weights-map [aria-live=polite]")
+    expect(said).to_have_text(
+        f"query ‘sat’ attends to key ‘on’ with weight {res.weights[2, 3]:.2f}"
+    )
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("combobox", name="Token focus")).to_have_value("sat", timeout=30_000)
+    expect(page.get_by_role("combobox", name=re.compile("Key j, for query i = 2"))).to_have_value(
+        "on"
+    )
+    arithmetic = page.locator('[data-testid="stMarkdownContainer"] .katex').filter(has_text="23")
+    expect(arithmetic.first).to_contain_text(f"{res.weights[2, 3]:.4f}")
+    wait_ready(page)
+    # every head: Space on the switch, then the grid; Enter shows layer 3, head 5 everywhere
+    every = page.get_by_role("switch", name=re.compile("Show every head"))
+    tab_to(page, every, presses=120)
+    page.keyboard.press("Space")
+    grid = page.locator(".heads-grid canvas")
+    expect(page.locator(".heads-grid canvas[data-drawn]")).to_be_attached(timeout=120_000)
+    wait_ready(page)
+    tab_to(page, grid)
+    for key in ("ArrowDown",) * 3 + ("ArrowRight",) * 5:
+        page.keyboard.press(key)
+    expect(page.locator(".heads-grid [aria-live=polite]")).to_contain_text("layer 3, head 5: ")
+    expect(page.locator(".heads-grid .tip")).to_be_visible()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => ['mode=real', 'layer=3', 'head=5'].every(p => location.search.includes(p))",
+        timeout=60_000,
+    )
+    wait_ready(page)
+    expect(page.get_by_text(re.compile(r"^Layer 3, head 5[:,] "))).to_be_visible()
+    # presentation mode, from the sidebar's switch; its Next button turns to the next step
+    present = page.get_by_role("switch", name="Presentation mode")
+    tab_to(page, present, presses=200)
+    page.keyboard.press("Space")
+    next_step = page.locator(".st-key-next_step button")
+    expect(next_step).to_be_visible(timeout=30_000)
+    wait_ready(page)
+    step = int(re.search(r"step=(\d+)", page.url).group(1)) if "step=" in page.url else 1
+    tab_to(page, next_step, presses=200)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => location.search.includes('step={step + 1}')", timeout=30_000)
+    expect(page.get_by_text(f"Step {step + 1} of")).to_be_visible()
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
 def test_nothing_moves_for_a_viewer_who_asked_for_reduced_motion(browser, server):
