@@ -68,7 +68,7 @@ def test_every_stage_drawn_is_the_engines(network):
     out = attn_core.layer(TEXT, 2, model=network)
     labels = charts.token_labels(out.tokens)
     # the heads side by side, a line between heads
-    strip = by_title(at, "C = [Z_0 … Z_11], layer 2")
+    strip = by_title(at, "C = [Z_0 … Z_11]")
     assert_map_shows(strip, out.concat)
     assert [r["x"] for r in strip["datasets"]["bounds"]] == list(range(32, 384, 32))
     # W_O's product, the residual, LayerNorm: a chain of maps
@@ -123,7 +123,7 @@ def test_a_new_layer_redraws_the_step_and_the_link_follows(network):
     at.selectbox(key="block").set_value(5).run()
     assert_clean(at)
     out = attn_core.layer(TEXT, 5, model=network)
-    assert_map_shows(by_title(at, "C = [Z_0 … Z_11], layer 5"), out.concat)
+    assert_map_shows(by_title(at, "C = [Z_0 … Z_11]"), out.concat)
     assert any(t.startswith("Moved most through layer 5: ") for t in texts(at))
     assert at.query_params["block"] == "5" and at.query_params["follow"] == "5"
 
@@ -149,7 +149,9 @@ def test_a_layer_or_token_past_the_models_is_brought_into_range():
 def test_in_the_trained_head_mode_the_step_shows_without_asking():
     at = open_link({"mode": "real", "text": "the river bank", "block": "1"})
     assert_clean(at)
-    assert by_title(at, "C = [Z_0 … Z_11], layer 1")
+    out = attn_core.layer("the river bank", 1)
+    assert_map_shows(by_title(at, "C = [Z_0 … Z_11]"), out.concat)
+    assert any(t.startswith("Moved most through layer 1: ") for t in texts(at))
 
 
 def test_a_presentation_has_a_step_for_the_layer():
@@ -157,7 +159,7 @@ def test_a_presentation_has_a_step_for_the_layer():
     assert_clean(at)
     assert [h.value for h in at.header] == [TITLE]
     assert at.button(key="next_step").proto.disabled
-    assert by_title(at, "C = [Z_0 … Z_11], layer 2")["config"]["axis"]["labelFontSize"] == 16
+    assert by_title(at, "C = [Z_0 … Z_11]")["config"]["axis"]["labelFontSize"] == 16
 
 
 # Step 9's switch: weight, or weight × ‖f(x_j)‖
@@ -259,7 +261,7 @@ def test_on_gpt2_the_chain_has_no_layernorm_after_attention(tiny_folders, tmp_pa
     out = attn_core.layer("the cat sat", 1, model=attn_core.load_model(str(folder)))
     assert at.selectbox(key="block").options == ["0", "1"]  # the model's own 2 layers
     heads = out.shape[0]
-    assert_map_shows(by_title(at, f"C = [Z_0 … Z_{heads - 1}], layer 1"), out.concat)
+    assert_map_shows(by_title(at, f"C = [Z_0 … Z_{heads - 1}]"), out.concat)
     assert_map_shows(by_title(at, "Residual X + U"), out.attention_out)  # A = X + U
     titles = [s.get("title") for s in chart_specs(at)]
     assert "After LayerNorm A" not in titles and "Next layer's input X′" in titles

@@ -87,7 +87,7 @@ def side_by_side(out: attn_core.Layer, labels, heads: int, palette: str, shelf) 
             labels,
             heads,
             palette=palette,
-            title=f"C = [Z_0 … Z_{heads - 1}], layer {out.layer}",
+            title=f"C = [Z_0 … Z_{heads - 1}]",  # one title for every layer: a new one swaps data
             value_title="c",
         ),
         shelf,
