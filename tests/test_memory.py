@@ -7,11 +7,13 @@ import re
 import urllib.parse
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pagetest import assert_clean, chart_specs, new_app, open_link, rows, value_title
 
 import attn_core
 from app import memory
+from attn_core import export
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 2**20
@@ -58,6 +60,32 @@ def test_a_training_run_costs_no_less_than_it_keeps(rng):
     kept = run.weights.nbytes + run.trained.w_q.nbytes + run.trained.w_k.nbytes
     assert kept < memory.training_cost(t, d, d_k)
     assert memory.training_cost(256, 384, 384) < 40 * MB  # the widest run, while it runs
+
+
+def test_a_kept_training_run_is_the_same_numbers_in_fewer_bytes(rng):
+    """What a viewer's shelf keeps of a run: every saved W bit for bit, the export byte for
+    byte once the page's own X, target and start are back, and no copy of those."""
+    from app.sections.training import Replay
+
+    t, d, d_k = 48, 24, 16
+    x = rng.normal(size=(t, d))  # (T, d)
+    target = attn_core.previous_token_target(t)
+    start = attn_core.random_projections(d, d_k, seed=0)
+    run = attn_core.train_projections(x, target, start, steps=80)
+    kept = Replay.of(run)
+    assert kept.x is None and kept.target is None and kept.start is None
+    assert kept.weights.nbytes == 0
+    assert sum(map(len, kept.packed)) < run.weights.nbytes  # random X: little to deflate
+    shown = kept.on(x, target, start)
+    for step in run.saved_steps:
+        w = shown.weights_at(step)
+        assert w.dtype == np.float32 and not w.flags.writeable
+        assert w.tobytes() == run.weights_at(step).tobytes()
+    with pytest.raises(ValueError, match="was not saved"):
+        shown.weights_at(1)
+    tokens = [f"t{i}" for i in range(t)]
+    assert export.training_npz(shown, tokens) == export.training_npz(run, tokens)
+    assert shown.steps == run.steps and shown.saved_steps == run.saved_steps
 
 
 def test_heavy_work_is_declined_near_the_limit_and_the_page_still_draws(monkeypatch):

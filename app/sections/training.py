@@ -3,6 +3,9 @@ gradient steps make W more like a target pattern; a slider replays every saved s
 
 from __future__ import annotations
 
+import dataclasses
+import zlib
+
 import numpy as np
 import streamlit as st
 
@@ -14,8 +17,48 @@ from attn_core import charts, export
 KEY = "training"
 OBJECTIVE_NAMES = {"previous": "Previous token", "imitate": "Imitate the head"}
 LATEST = "latest_training"
-"""This viewer's ``(inputs' digest, Training)``: the latest run only, on the viewer's own
+"""This viewer's ``(inputs' digest, Replay)``: the latest run only, on the viewer's own
 shelf (``data.viewer_shelf``), released when the browser goes."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Replay(attn_core.Training):
+    """A training run as a viewer's shelf keeps it, the same numbers in fewer bytes.
+
+    W at each saved step is packed without loss: its float32 bytes grouped by their place
+    in the number, then deflated (most weights lie near 0, so their high bytes repeat):
+    about a third of the 41 x T x T floats on 256 word pieces of prose, less on repeated
+    words. X, the target and the start are not kept: the page has its own at hand, equal
+    to them whenever it shows the run (the inputs' digest says so), and ``on`` puts them
+    back. ``weights_at`` unpacks one step, the same float32 array as the run's.
+    """
+
+    packed: tuple[bytes, ...] = ()
+
+    @classmethod
+    def of(cls, run: attn_core.Training) -> Replay:
+        t = run.weights.shape[1]
+        packed = tuple(
+            zlib.compress(np.ascontiguousarray(w.view(np.uint8).reshape(t * t, 4).T), 1)
+            for w in run.weights  # (T, T) float32 each
+        )
+        kept = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
+        kept.update(x=None, target=None, start=None, weights=np.empty((0, t, t), np.float32))
+        return cls(**kept, packed=packed)
+
+    def on(self, x: np.ndarray, target: np.ndarray, start: attn_core.Projections) -> Replay:
+        """The run with the page's own X, target and start (those it was trained on)."""
+        return dataclasses.replace(self, x=x, target=target, start=start)
+
+    def weights_at(self, step: int) -> np.ndarray:
+        if step not in self.saved_steps:
+            return super().weights_at(step)  # its message
+        t = self.weights.shape[1]
+        grouped = zlib.decompress(self.packed[self.saved_steps.index(step)])
+        weights = np.frombuffer(grouped, np.uint8).reshape(4, t * t).T.copy()  # (T·T, 4)
+        weights = weights.view(np.float32).reshape(t, t)  # (T, T)
+        weights.flags.writeable = False
+        return weights
 
 
 def render(view: View, exports: Exports) -> None:
@@ -65,7 +108,8 @@ def training(
     )
     if train:
         try:
-            data.viewer_shelf()[LATEST] = (key, train_now(x, target, start, steps, rate))
+            run = Replay.of(train_now(x, target, start, steps, rate))
+            data.viewer_shelf()[LATEST] = (key, run)
         except memory.Declined as declined:
             st.warning(str(declined), icon=":material/memory:")
     what = "look at the previous token"
@@ -77,7 +121,7 @@ def training(
         chart = target_chart(target, labels, palette)
         draw.chart(st, "Training target", chart, shelf, width="content")
     else:
-        show_run(run, labels, what, shelf, palette)
+        show_run(run.on(x, target, start), labels, what, shelf, palette)
     repeats = len(set(emb.token_ids)) < len(emb.token_ids)
     static = settings["kind"] == "static" and settings["mode"] != "real"
     if objective == "previous" and static and repeats:
