@@ -45,3 +45,7 @@ def test_the_notebook_example_runs_and_does_what_its_comments_say(tmp_path, monk
 def _with_model(function, model):
     """The same function, with the test session's loaded model unless one is given."""
     return lambda *args, **kwargs: function(*args, **{"model": model, **kwargs})
+
+
+def test_the_readme_is_a_newcomers_five_minutes():
+    assert len(README.read_bytes()) <= 12 * 1024
