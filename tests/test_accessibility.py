@@ -158,6 +158,43 @@ def test_the_page_walks_by_keyboard_alone(page: Page):
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
+@pytest.mark.parametrize("width", [1400, 390])
+def test_every_heads_grid_takes_the_keyboard(browser, server, width):
+    """Tab enters the grid at layer 0, head 0; End and Home go along the row, the cursor
+    kept in sight (on a phone the grid scrolls in its own frame); Escape leaves."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/?heads=1&text=I+sat+on+the+river+bank")
+    wait_ready(page)
+    expect(page.locator(".heads-grid canvas[data-drawn]")).to_be_attached(timeout=120_000)
+    page.get_by_role("switch", name=re.compile("Show every head")).focus()
+    grid = page.locator(".heads-grid canvas")
+    tab_to(page, grid, presses=5)
+    summary = page.locator(".heads-grid #" + grid.get_attribute("aria-describedby"))
+    expect(summary).to_contain_text("Every head, 6 layers × 12 heads on 8 tokens: ")
+    live = page.locator(".heads-grid [aria-live=polite]")
+    expect(live).to_contain_text("layer 0, head 0: the strongest weight is ")
+    cursor = page.locator(".heads-grid g.cursor")
+    expect(cursor).to_have_attribute("visibility", "visible")
+    frame = page.locator(".heads-grid .frame")
+    page.keyboard.press("End")
+    expect(live).to_contain_text("layer 0, head 11: ")
+    in_sight = """f => {
+        const [box, cell] = [f, f.querySelector('g.cursor')].map(e => e.getBoundingClientRect());
+        return box.left <= cell.left + 1 && cell.right <= box.right + 1;
+    }"""
+    assert frame.evaluate(in_sight)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Home")
+    expect(live).to_contain_text("layer 1, head 0: ")
+    assert frame.evaluate(in_sight)
+    page.keyboard.press("Escape")
+    expect(grid).not_to_be_focused()
+    expect(page.locator(".heads-grid .tip")).to_be_hidden()
+    expect(cursor).to_have_attribute("visibility", "hidden")
+    context.close()
+
+
 def test_nothing_moves_for_a_viewer_who_asked_for_reduced_motion(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 900}, reduced_motion="reduce")
     page = context.new_page()
