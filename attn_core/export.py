@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping
+from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -40,10 +41,16 @@ def chart_png(spec: Mapping, *, scale: float = 3.0) -> bytes:
 
 
 def chart_svg(spec: Mapping) -> str:
-    """A Vega-Lite spec drawn as SVG."""
+    """A Vega-Lite spec drawn as SVG, with what the chart shows (its ``description``, one
+    sentence) as the SVG's ``<desc>``, where a screen reader finds it."""
     import vl_convert
 
-    return vl_convert.vegalite_to_svg(json.dumps(_sized(spec)))
+    svg = vl_convert.vegalite_to_svg(json.dumps(_sized(spec)))
+    said = spec.get("description")
+    if not said:
+        return svg
+    opened = svg.index(">", svg.index("<svg")) + 1  # just inside the root element
+    return f"{svg[:opened]}<desc>{escape(said)}</desc>{svg[opened:]}"
 
 
 def _sized(spec: Mapping) -> dict:

@@ -29,6 +29,15 @@ def test_chart_png_and_svg_are_valid_files(rng):
         assert svg.tag.endswith("svg") and len(list(svg.iter())) > 20
 
 
+def test_an_svg_says_what_its_chart_shows_even_with_hostile_tokens():
+    labels = ["<b>&amp;", "]]>", "ok"]
+    spec = charts.spec(charts.bars, np.array([0.5, -0.25, 0.0]), labels, value_title="w")
+    svg = ET.fromstring(export.chart_svg(spec))
+    (desc,) = [e for e in svg if e.tag.endswith("desc")]
+    assert desc.text == "3 bars of w: the largest ‘<b>&amp;’, 0.50; the smallest ‘]]>’, −0.25"
+    assert spec["description"] == desc.text
+
+
 def test_matrix_csv_holds_the_exact_numbers(rng):
     m = rng.normal(size=(3, 5))
     text = export.matrix_csv(m, ["a", "b", "a #2"], None)
