@@ -113,9 +113,11 @@ WATCH = """(() => {
     return false;
   };
   const PARTS = { w: ".weights-map", y: ".w-output", comparison: ".w-comparison .panel" };
+  let seen = 0; // the last change looked at: nothing to look for until the page changes
   const frame = () => {
     const e = nt.expect;
-    if (e && nt.input != null) {
+    if (e && nt.input != null && window.__last > seen) {
+      seen = window.__last;
       const at = now();
       if (nt.tokens == null) {
         const code = document.querySelector("[data-testid=stCode]");
@@ -286,13 +288,11 @@ def main() -> None:
 
     model = attn_core.load_model()
     texts = {n: texts_of(n, args.texts + 1, model) for n in SIZES}
-    load = [os.getloadavg()[0]]
-    servers, urls = {}, {}
+    load, servers, urls, lines = [os.getloadavg()[0]], {}, {}, [HEADER]
     for k, root in enumerate(roots):
         name = f"{chr(65 + k)}:{root.name}" if len(roots) > 1 else "page"
         servers[name] = start_server_in(root, port := free_port())
         urls[name] = f"http://127.0.0.1:{port}"
-    lines = [HEADER]
     try:
         for name, url in urls.items():
             wait_healthy(url, server=servers[name])
