@@ -274,3 +274,11 @@ def test_a_server_near_its_memory_limit_declines_the_layer_and_says_so(monkeypat
     said = " ".join(w.value for w in at.warning)
     assert "near its memory limit" in said and "run the model up to this layer" in said
     assert not any(str(s.get("title", "")).startswith("C = [Z_0") for s in chart_specs(at))
+
+
+def test_places_are_written_as_ordinals():
+    numbers = (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 72, 111)
+    assert [ordinal(n) for n in numbers] == [
+        *("1st", "2nd", "3rd", "4th", "11th", "12th", "13th"),
+        *("21st", "22nd", "23rd", "72nd", "111th"),
+    ]
