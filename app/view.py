@@ -1,12 +1,16 @@
 """What one run of the page hands to its sections: the inputs, the results, the exports.
 
 Streamlit imports this module once per process and runs every viewer's session in a
-thread of its own, so nothing here is module-level state: each run makes its own
-``Reading``, ``View`` and ``Exports`` and passes them down.
+thread of its own: each run makes its own ``Reading``, ``View`` and ``Exports`` and passes
+them down. The one thing shared is attention itself (``ATTENTION``), kept by what it is
+computed from, as a cache is, never by whose page asked.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -16,11 +20,63 @@ import numpy as np
 import attn_core
 from attn_core.charts.base import palette_for
 
-VIEWS_KEPT = 1
-"""Attention under the settings now, for every step a run draws: it keeps both kinds of
-attention, which grows with the square of the tokens, for as long as the page is open."""
 ATTENTION_SETTINGS = ("mode", "scale", "temperature", "causal", "seed", "d_k", "init")
 """What attention reads of a reading's settings (``attn_core.attention_for``)."""
+ATTENTION_KEPT_BYTES = 32 * 2**20
+"""Attention kept for every viewer together, the most recently used first: both kinds for
+about five pages at 256 tokens and d_k 384, for hundreds at a sentence's length."""
+
+
+class Kept:
+    """Both kinds of attention by what they are computed from (X, the projections and the
+    settings attention reads), shared by every session and bounded in bytes.
+
+    Streamlit keeps each fragment's arguments for as long as its page is open, so a view
+    held there keeps no attention of its own: it asks here, and finds it computed once for
+    every step of a run and for a rerun that changes only what is shown (every head, the
+    map, training). A page whose attention went to make room computes it again on its next
+    run, the same numbers.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._kept: OrderedDict[tuple, tuple[tuple, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, make: Callable[[], tuple]) -> tuple:
+        """What ``key`` names: kept, or ``make()`` now (and kept while there is room)."""
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key][0]
+        made = make()  # outside the lock: other pages do not wait for this one
+        size = sum(
+            array.nbytes
+            for res in made
+            for name, array in vars(res).items()
+            if name != "x" and isinstance(array, np.ndarray)  # X is the reading's
+        )
+        with self._lock:
+            if key not in self._kept:
+                self._kept[key] = (made, size)
+                self._bytes += size
+                while self._bytes > self.budget and len(self._kept) > 1:
+                    _, (_, gone) = self._kept.popitem(last=False)
+                    self._bytes -= gone
+        return made
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self._bytes = 0
+
+
+ATTENTION = Kept(ATTENTION_KEPT_BYTES)
 
 
 @dataclass(frozen=True)
@@ -41,7 +97,7 @@ class Reading:
     controls reruns (``sections.following_w``)."""
     model: attn_core.Model | None = None
     """The model that read the text (``None``: the bundled one)."""
-    _views: dict = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def real(self) -> bool:
@@ -72,22 +128,28 @@ class Reading:
         return palette_for(kind, self.settings.get("palette") == "safe")
 
     def view(self, settings: Mapping[str, object]) -> View:
-        """Attention of this reading under ``settings``, kept for the latest settings.
+        """Attention of this reading under ``settings``.
 
         The steps that follow W are fragments that rerun alone, each asking for the
         attention under the settings of the moment; a full run asks once per fragment.
-        Only the settings attention reads key what is kept: a control that changes what is
-        shown (every head, the map, training) makes no new copy of it.
+        Only the settings attention reads key what is computed (``ATTENTION``): a control
+        that changes what is shown (every head, the map, training) computes nothing again.
         """
-        key = tuple(settings[name] for name in ATTENTION_SETTINGS)
-        if key not in self._views:
-            while len(self._views) >= VIEWS_KEPT:
-                self._views.pop(next(iter(self._views)))
-            self._views[key] = View.of(self, settings)
-        kept = self._views[key]
-        if kept.settings == settings:
-            return kept
-        return View(self, MappingProxyType(dict(settings)), kept.res_free, kept.res_proj)
+        return View(self, MappingProxyType(dict(settings)))
+
+    def attention_key(self, settings: Mapping[str, object]) -> tuple:
+        """What attention under ``settings`` is computed from: X and the head's projections
+        (by their bytes, read once per reading), and the settings attention reads."""
+        if "inputs" not in self._memo:
+            arrays = [self.x]
+            if self.head is not None:
+                parts = vars(self.head.projections).values()
+                arrays += [a for a in parts if isinstance(a, np.ndarray)]
+            h = hashlib.blake2b(digest_size=16)
+            for a in arrays:
+                h.update(f"{a.dtype}{a.shape}".encode() + np.ascontiguousarray(a).tobytes())
+            self._memo["inputs"] = h.hexdigest()
+        return (self._memo["inputs"], *(settings[name] for name in ATTENTION_SETTINGS))
 
 
 @dataclass(frozen=True)
@@ -95,29 +157,36 @@ class View:
     """A reading plus attention as the current settings make it, both ways.
 
     ``res_free`` is the parameter-free attention; ``res_proj`` uses the random projections,
-    or in ``real`` mode the head's own. ``res`` is the one the page shows.
+    or in ``real`` mode the head's own. ``res`` is the one the page shows. The view holds
+    neither: each is looked up in ``ATTENTION`` (computed again if it went), so a view kept
+    between runs, as a fragment's argument or on the exports, keeps no attention alive.
     """
 
     reading: Reading
     settings: Mapping[str, object]
-    res_free: attn_core.AttentionResult
-    res_proj: attn_core.AttentionResult
 
     @classmethod
     def of(cls, reading: Reading, settings: Mapping[str, object]) -> View:
-        """Attention of ``reading.x`` under ``settings`` (a fragment's fresher copy)."""
-        settings = MappingProxyType(dict(settings))
-        x, head = reading.x, reading.head
-        return cls(
-            reading=reading,
-            settings=settings,
-            res_free=attn_core.attention_for(x, settings, projected=False),
-            res_proj=(
-                attn_core.attention_for(x, settings, projected=True)
-                if head is None
-                else attn_core.attention_for(x, settings, head=head.projections)
-            ),
+        """Attention of ``reading.x`` under ``settings``, computed now unless kept."""
+        view = cls(reading, MappingProxyType(dict(settings)))
+        view.both()
+        return view
+
+    def both(self) -> tuple[attn_core.AttentionResult, attn_core.AttentionResult]:
+        """``(res_free, res_proj)``, kept or computed now."""
+        return ATTENTION.get(self.reading.attention_key(self.settings), self._compute)
+
+    def _compute(self) -> tuple[attn_core.AttentionResult, attn_core.AttentionResult]:
+        x, head, settings = self.reading.x, self.reading.head, self.settings
+        return (
+            attn_core.attention_for(x, settings, projected=False),
+            attn_core.attention_for(x, settings, projected=True)
+            if head is None
+            else attn_core.attention_for(x, settings, head=head.projections),
         )
+
+    res_free = property(lambda self: self.both()[0])
+    res_proj = property(lambda self: self.both()[1])
 
     emb = property(lambda self: self.reading.emb)
     x = property(lambda self: self.reading.x)

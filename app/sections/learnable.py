@@ -38,15 +38,16 @@ def controls(real: bool) -> None:
 
 
 def render(view: View, exports: Exports) -> None:
-    projected_vectors(view.res_proj, view.labels, exports, view.palette("diverging"))
+    projected_vectors(view, exports)
     comparison(view, exports)
     training.render(view, exports)
 
 
 @st.fragment(key=VECTORS)
-def projected_vectors(
-    res: attn_core.AttentionResult, labels: list[str], exports: Exports, palette: str
-) -> None:
+def projected_vectors(view: View, exports: Exports) -> None:
+    """Q, K or V. Streamlit keeps a fragment's arguments while the page is open: the view,
+    which holds no attention of its own (``View``), not the projected vectors."""
+    res, labels, palette = view.res_proj, view.labels, view.palette("diverging")
     matrices = {"q": res.q, "k": res.k, "v": res.v}
     shown = draw.pick_one(
         "Projected vectors", QKV_NAMES, key="qkv", on_change=state.rerun, args=(VECTORS,)
