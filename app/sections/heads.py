@@ -92,7 +92,7 @@ def every_head(view: View, exports: Exports) -> None:
         on_pick=partial(head_from_grid, heads.shape),
     )
     shelf["Every head"] = draw.when_asked(  # exported as a chart, made only if asked for
-        partial(charts.spec, charts.head_grid, heads.weights, on_show=on_show, palette=palette),
+        partial(grid_chart, view, (special, merge), totals is not None, on_show, palette),
         view.present,
     )
     st.caption(
@@ -106,6 +106,20 @@ def every_head(view: View, exports: Exports) -> None:
         head_norms.explain(weighed, heads, totals, pattern_names(view.model), view, shelf)
     through_layers(heads, shelf, view.palette("weights"), view.model.byte_level)
     state.sync_url()
+
+
+def grid_chart(
+    view: View, rows: tuple[bool, bool], by_norms: bool, on_show: tuple[int, int], palette: str
+) -> dict:
+    """The grid as one chart, for the export list: the heads are looked up again when it is
+    asked for. The page keeps its export list while it is open; holding the heads there would
+    keep each viewer's own (L, H, T, T) copy (19 MB at 256 word pieces) after the cache every
+    viewer shares has let it go."""
+    text, model = view.emb.text, view.model.name
+    get = data.get_norms if by_norms else data.get_all_heads
+    found = get(text, *rows, model)
+    heads = found[0] if by_norms else found
+    return charts.spec(charts.head_grid, heads.weights, on_show=on_show, palette=palette)
 
 
 def pattern_names(model: attn_core.Model) -> dict[str, str]:
