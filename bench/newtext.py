@@ -41,14 +41,13 @@ from serve import CHROMIUM_FLAGS, cpu_seconds, free_port, start_server, wait_hea
 import attn_core  # noqa: E402
 from attn_core.charts.base import token_labels  # noqa: E402
 
-SIZES = (16, 256)
-QUIET_MS = 500
+SIZES, QUIET_MS = (16, 256), 500
 
 WATCH = """(() => {
   const nt = (window.__nt = { expect: null });
   const now = () => performance.now();
-  window.__last = now();
   const drawn = () => { window.__last = now(); };
+  drawn();
   const context = CanvasRenderingContext2D.prototype;
   for (const name of ["fillRect", "fillText", "drawImage", "fill", "stroke", "putImageData"]) {
     const paint = context[name];
@@ -63,10 +62,9 @@ WATCH = """(() => {
   new MutationObserver((rs) => { if (rs.some(shown)) drawn(); })
     .observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
   window.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && e.ctrlKey && nt.expect && nt.input == null) {
-      nt.input = now();
-      performance.mark("nt-input");
-    }
+    if (e.key !== "Enter" || !e.ctrlKey || !nt.expect || nt.input != null) return;
+    nt.input = now();
+    performance.mark("nt-input");
   }, true);
   const WS = window.WebSocket;
   window.WebSocket = class extends WS {
@@ -139,7 +137,8 @@ it; ``window.__last``, the page's last visible change."""
 COMPLETE = """(quiet) => {
   const nt = window.__nt;
   const app = document.querySelector("[data-testid=stApp]");
-  return nt.finished != null && nt.expect.parts.every((p) => nt[p] != null)
+  const ran = nt.finished != null || (nt.running == null && nt.received != null);
+  return ran && nt.expect.parts.every((p) => nt[p] != null)
     && app.getAttribute("data-test-script-state") === "notRunning"
     && !document.querySelector(
       '[data-stale="true"], [data-testid=stSkeleton], [data-testid=stAppSkeleton]')
@@ -194,10 +193,11 @@ def new_text(page, pid: int, text: str, expect: dict, cdp) -> dict:
     after = metrics(cdp)
     nt = page.evaluate("() => ({ ...window.__nt, last: window.__last })")
     start = nt["input"]
-    out = {k: (nt[k] - start) / 1000 for k in ("sent", "received", "running", "finished")}
-    out.update({p: (nt[p] - start) / 1000 for p in expect["parts"]})
+    out = {p: (nt[p] - start) / 1000 for p in expect["parts"]}
     out["first"] = max(out[p] for p in ("tokens", "w") if p in out)
-    out["complete"] = (nt["last"] - start) / 1000
+    out["complete"] = max((nt["last"] - start) / 1000, *out.values())
+    for k in ("sent", "received", "running", "finished"):  # a short run may never show these
+        out[k] = (nt[k] - start) / 1000 if nt.get(k) is not None else out["complete"]
     out["cpu"] = round(spent, 3)
     out["messages"], out["bytes"] = nt.get("messages", 0), nt.get("bytes", 0)
     out.update({k: after[k] - before[k] for k in before})
