@@ -20,7 +20,7 @@ import numpy as np
 import streamlit as st
 
 import attn_core
-from app import memory, models
+from app import memory, models, view
 from attn_core import charts
 from attn_core.layer import every_layer_norms
 
@@ -305,7 +305,7 @@ def shrink_caches() -> None:
     """Empty the caches every viewer shares (not the model): each refills when next asked."""
     for cache in (
         *(get_embedding, get_head, get_all_heads, get_layer, get_norms),
-        *(get_plane, get_tsne, _cached_spec),
+        *(get_plane, get_tsne, _cached_spec, view.ATTENTION),
     ):
         cache.clear()
 
