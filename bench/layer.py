@@ -2,6 +2,7 @@
 
     python bench/layer.py            # about two minutes on 2 cores; writes bench/layer.md
     python bench/layer.py --quick    # fewer repeats
+    python bench/layer.py --threads 1   # one BLAS thread here and in the server
 
 Two figures, each beside its floor:
   engine        ``attn_core.layer`` at 256 word pieces with the network open, the
@@ -97,8 +98,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "layer.md")
+    parser.add_argument(
+        "--threads", type=int, help="BLAS threads, here and in the server (default: numpy's own)"
+    )
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
+    if args.threads:  # for a machine shared with other work: BLAS threads that wait spin
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(args.threads)  # the server started below inherits them
     engine = bundled_timings(repeats)
     model = attn_core.load_model()
     texts = fresh_texts(model, repeats)
@@ -106,8 +116,9 @@ def main() -> None:
     with serving() as (url, _):
         first, settled = medians(step_settled(url, texts))
     lines = [
-        f"Measured {dt.date.today()} on {machine()}; medians of {repeats} runs. Load average "
-        f"over 5 minutes at the end (other work on the machine): {os.getloadavg()[1]:.1f}.",
+        f"Measured {dt.date.today()} on {machine()}; medians of {repeats} runs; BLAS threads: "
+        f"{args.threads or 'numpy default'}. Load average over 5 minutes at the end (other "
+        f"work on the machine): {os.getloadavg()[1]:.1f}.",
         "",
         "| measured | time | floor | floor time | ratio | target |",
         "|---|---:|---|---:|---:|---:|",
