@@ -110,16 +110,7 @@ def residual(out: attn_core.Layer, labels, i: int, palette: str, pre_norm: bool,
     ]
     if not pre_norm:
         chain.append(("After LayerNorm A", out.attention_out, "a"))
-    for where, (name, matrix, value) in zip(st.columns(len(chain)), chain, strict=True):
-        draw.chart(
-            where,
-            name,
-            data.chart(
-                charts.heatmap, matrix, labels, palette=palette, title=name, value_title=value
-            ),
-            shelf,
-            width="stretch",
-        )
+    maps_in_a_row(chain, labels, palette, shelf)
     after = (
         "GPT-2 normalises before each sub-layer instead, so X + U goes on as it is."
         if pre_norm
@@ -158,16 +149,7 @@ def feed_forward(out: attn_core.Layer, labels, palette: str, pre_norm: bool, she
         ("Feed-forward change X′ − A", out.hidden_out - out.attention_out, "x′ − a"),
         ("Next layer's input X′", out.hidden_out, "x′"),
     )
-    for where, (name, matrix, value) in zip(st.columns(2), maps, strict=True):
-        draw.chart(
-            where,
-            name,
-            data.chart(
-                charts.heatmap, matrix, labels, palette=palette, title=name, value_title=value
-            ),
-            shelf,
-            width="stretch",
-        )
+    maps_in_a_row(maps, labels, palette, shelf)
     st.caption(
         f"{formula}: each token alone goes through two linear maps with a GELU between "
         "(four times as wide inside). No token looks at another here."
@@ -214,3 +196,17 @@ def distances(out: attn_core.Layer) -> np.ndarray:
     """``(T,)``: how far each token moved through the layer, ‖x′_i − x_i‖ (float64)."""
     moved = out.hidden_out.astype(np.float64) - out.hidden_in.astype(np.float64)  # (T, d)
     return np.linalg.norm(moved, axis=1)
+
+
+def maps_in_a_row(maps, labels, palette: str, shelf) -> None:
+    """``(name, matrix, value title)`` maps in a row of columns, one each."""
+    for where, (name, matrix, value) in zip(st.columns(len(maps)), maps, strict=True):
+        draw.chart(
+            where,
+            name,
+            data.chart(
+                charts.heatmap, matrix, labels, palette=palette, title=name, value_title=value
+            ),
+            shelf,
+            width="stretch",
+        )
