@@ -88,6 +88,51 @@ def test_a_kept_training_run_is_the_same_numbers_in_fewer_bytes(rng):
     assert shown.steps == run.steps and shown.saved_steps == run.saved_steps
 
 
+def test_attention_is_kept_once_for_every_page_within_its_budget(hi, monkeypatch):
+    """Two pages on the same text share one computation, as do the steps of a run and a
+    control that changes only what is shown; past the budget the oldest goes, and a page
+    that asks again gets the same numbers anew. Near the limit it is emptied with the rest."""
+    from app import data
+    from app import view as views
+    from app.view import Reading
+
+    kept = views.Kept(budget=2**40)
+    monkeypatch.setattr(views, "ATTENTION", kept)
+    settings = {**attn_core.defaults_for("learnable"), "mode": "learnable"}
+    page = Reading(settings, hi, hi.vectors, None, list(hi.tokens))
+    other = Reading(settings, hi, hi.vectors.copy(), None, list(hi.tokens))  # another viewer
+    first = page.view(settings).res_proj
+    assert other.view(settings).res_proj is first
+    assert page.view({**settings, "heads": True}).res_proj is first  # what is shown only
+    one = kept.nbytes
+    assert one > 0
+    kept.budget = one  # room for one page's attention: the next one pushes it out
+    warmer = page.view({**settings, "temperature": 2.0})
+    assert warmer.res_free.temperature == 2.0 and kept.nbytes == one
+    again = page.view(settings).res_proj
+    assert again is not first
+    for name in ("q", "k", "v", "scores", "weights", "output"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+    data.shrink_caches()
+    assert kept.nbytes == 0
+
+
+def test_the_grid_of_every_head_is_exported_from_the_heads_every_viewer_shares(hi):
+    """The export list a page keeps while it is open holds no heads of its own: the grid's
+    chart is made from the shared heads when asked for, the same chart as from the heads."""
+    from app import data
+    from app.sections import heads
+    from app.view import Reading
+    from attn_core import charts
+
+    settings = {**attn_core.defaults_for("free"), "mode": "free"}
+    reading = Reading(settings, hi, hi.vectors, None, list(hi.tokens), model=data.get_model())
+    made = heads.grid_chart(reading.view(settings), (True, False), False, (0, 1), "weights")
+    every = attn_core.all_heads(hi.text, model=data.get_network()).weights
+    want = charts.spec(charts.head_grid, every, on_show=(0, 1), palette="weights")
+    assert charts.json_ready(made) == charts.json_ready(want)
+
+
 def test_heavy_work_is_declined_near_the_limit_and_the_page_still_draws(monkeypatch):
     """A limit below what the process uses already: every heavy step says why it did not
     run and what to do; the light steps draw as they always do."""
@@ -134,6 +179,29 @@ def scores_drawn(at) -> int:
     assert any(value_title(s) == "x" for s in chart_specs(at))
     spec = next(s for s in chart_specs(at) if value_title(s) == "w′_ij")
     return len(rows(spec))
+
+
+@pytest.mark.load
+def test_thirty_viewers_who_train_and_open_every_head_stay_within_1_gb():
+    """A classroom in a process of its own (``bench/sessions.py``): thirty pages each on a
+    256-word-piece text of their own, learnable projections at d_k 384, Train pressed once,
+    every head shown, all staying open. The process's resident memory stays within 1 GB at
+    every stage and no page shows an error or a memory notice: its exit code says both. A
+    limit of 4 GB lets every page do all it asks, so the figures are what it takes."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sessions.py"), "--sessions", "30"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, memory.LIMIT_ENV: "4096"},
+        check=False,
+    )
+    report = done.stdout.strip().splitlines()
+    assert done.returncode == 0, "\n".join([*report[-32:], done.stderr[-2000:]])
+    assert report[-1].startswith("30 viewers open, 0 with a problem"), report[-1]
 
 
 @pytest.mark.browser
