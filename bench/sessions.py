@@ -3,6 +3,7 @@
     python bench/sessions.py                      # 30 viewers, 256 word pieces, d_k 384
     python bench/sessions.py --sessions 6 --max-rss-mb 1024
     python bench/sessions.py --results bench/results.md   # also writes its section there
+    python bench/sessions.py --server --results bench/results.md   # a real server, Chromium
 
 Each viewer is a session of the page run by Streamlit's ``AppTest`` in this process, as a
 server runs them: it opens the page on a 256-word-piece text of its own, switches to
@@ -11,7 +12,9 @@ of them stay open. The process's resident memory is read after each stage, and i
 high-water mark (transients included) at the end; the run fails (exit code 1) if any
 session shows an error or a memory notice, or if either passes ``--max-rss-mb``.
 ``AppTest`` keeps each page's elements, which a server sends on and forgets, so this is an
-upper bound on what a server holds per viewer.
+upper bound on what a server holds per viewer. ``--server`` runs the same classroom on a
+real server with its limit at ``--max-rss-mb``, each viewer a Chromium page
+(``server_classroom``).
 """
 
 from __future__ import annotations
@@ -71,13 +74,16 @@ def resident(pid: int | str, field: str = "VmRSS") -> int:
 SECTION = "## A classroom in one process (`bench/sessions.py`)"
 
 
-def write_section(path: Path, body: str) -> None:
-    """Put this bench's section in ``path`` (bench/results.md), in place of its last one;
-    every other section stays as it was."""
+SERVER_SECTION = "## A classroom on a real server (`bench/sessions.py --server`)"
+
+
+def write_section(path: Path, body: str, section: str = SECTION) -> None:
+    """Put this bench's ``section`` in ``path`` (bench/results.md), in place of its last
+    one; every other section stays as it was."""
     old = path.read_text() if path.exists() else ""
     parts = re.split(r"(?m)^(?=## )", old)
-    kept = [part for part in parts if not part.startswith(SECTION)]
-    new = f"{SECTION}\n\n{body.strip()}\n"
+    kept = [part for part in parts if not part.startswith(section)]
+    new = f"{section}\n\n{body.strip()}\n"
     path.write_text("\n".join(part.strip("\n") + "\n" for part in [*kept, new] if part.strip()))
 
 
@@ -111,6 +117,80 @@ def server_per_viewer(browser, url: str, pid: int, text: str, viewers: int = 4) 
     return (sum(idle[1:]) / (viewers - 1) / MB, sum(trained[1:]) / (viewers - 1) / MB)
 
 
+def server_classroom(browser, url: str, pid: int, texts: list[str], d_k: int = 384) -> list:
+    """A real server as each of ``texts``' viewers opens the page in Chromium in learnable
+    mode at ``d_k`` with every head shown and presses Train, every page staying open:
+    ``(server MB after that viewer, what went wrong on its page)`` for each viewer."""
+    import re
+    import urllib.parse
+
+    from serve import wait_ready
+
+    pages, rows = [], []
+    for text in texts:
+        query = {"text": text, "mode": "learnable", "d_k": str(d_k), "heads": "1"}
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/?{urllib.parse.urlencode(query)}")
+        wait_ready(page)
+        train = page.get_by_role("button", name=re.compile(r"Train$"))
+        train.scroll_into_view_if_needed()
+        train.click()
+        page.get_by_text("Learning to look at the previous token").wait_for(timeout=900_000)
+        wait_ready(page)
+        found = [
+            f"{count} {what}"
+            for what, count in (
+                ("errors", page.locator("[data-testid='stException']").count()),
+                ("memory notices", page.get_by_text("near its memory limit").count()),
+                ("missing every head", 1 - min(page.get_by_text("Attention through").count(), 1)),
+            )
+            if count
+        ]
+        rows.append((resident(pid) / MB, found))
+        pages.append(page)
+    for page in pages:
+        page.close()
+    return rows
+
+
+def on_a_server(texts: list[str], args) -> int:
+    """``server_classroom`` on a server of its own with its limit at ``--max-rss-mb``."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+    from serve import CHROMIUM_FLAGS, serving
+
+    os.environ[memory.LIMIT_ENV] = f"{args.max_rss_mb:g}"  # the server's own, as deployed
+    with serving() as (url, server), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        rows = server_classroom(browser, url, server.pid, texts, args.d_k)
+        high = resident(server.pid, "VmHWM") / MB
+        browser.close()
+    for k, (mb, found) in enumerate(rows):
+        print(f"viewer {k + 1:2d}: server {mb:.0f} MB" + (f"  PROBLEM: {found}" if found else ""))
+    n, failed = len(rows), sum(bool(found) for _, found in rows)
+    half = n // 2
+    steady = (rows[-1][0] - rows[half][0]) / (n - 1 - half) if n - 1 > half else float("nan")
+    lines = [
+        f"{n} viewers open, {failed} with a problem; server {rows[-1][0]:.0f} MB, high-water "
+        f"mark {high:.0f} MB (limit {args.max_rss_mb:.0f})",
+        f"server after the first viewer {rows[0][0]:.0f} MB; each of the last {n - 1 - half} "
+        f"viewers (the shared caches full) {steady:.1f} MB",
+    ]
+    print("\n".join(reversed(lines)))
+    if args.results:
+        intro = (
+            f"Measured {datetime.date.today()} on 2 cores shared with other work: a "
+            f"`streamlit run` server with its limit at {args.max_rss_mb:.0f} MB and {n} "
+            f"Chromium pages, each on a {args.pieces}-word-piece text of its own, learnable "
+            f"projections at d_k {args.d_k}, every head shown, Train pressed once, all open."
+        )
+        body = textwrap.fill(intro, 92) + "\n\n" + "".join(f"- {line}\n" for line in lines)
+        write_section(args.results, body, SERVER_SECTION)
+    worst = max(max(mb for mb, _ in rows), high)
+    return 0 if failed == 0 and worst <= args.max_rss_mb else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30)
@@ -118,9 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--d-k", type=int, default=384)
     parser.add_argument("--max-rss-mb", type=float, default=1024.0)
     parser.add_argument("--results", type=Path, help="write the figures in this file's section")
+    parser.add_argument("--server", action="store_true", help="a real server, Chromium pages")
     args = parser.parse_args(argv)
     model = attn_core.load_model()
     texts = [viewer_text(k, args.pieces, model) for k in range(args.sessions)]
+    if args.server:
+        return on_a_server(texts, args)
     viewers, failed = [], 0
     start = peak = memory.rss_bytes()
     idle, trained, heads, after = [], [], [], []

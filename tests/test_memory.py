@@ -206,6 +206,32 @@ def test_thirty_viewers_who_train_and_open_every_head_stay_within_1_gb():
 
 @pytest.mark.browser
 @pytest.mark.load
+def test_a_server_at_1_gb_holds_thirty_viewers_who_train_and_open_every_head(monkeypatch):
+    """The same classroom on a real server with its limit at 1 GB, as deployed: thirty
+    Chromium pages, each on a text of its own, open with every head shown and press Train,
+    and stay open. None shows an error or a memory notice, every one shows every head, and
+    the server's memory, its high-water mark included, stays within 1 GB."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+    from serve import CHROMIUM_FLAGS, serving
+    from sessions import resident as status
+    from sessions import server_classroom, viewer_text
+
+    monkeypatch.setenv(memory.LIMIT_ENV, "1024")
+    model = attn_core.load_model()
+    texts = [viewer_text(k, 256, model) for k in range(30)]
+    with serving() as (url, server), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        rows = server_classroom(browser, url, server.pid, texts)
+        high = status(server.pid, "VmHWM")
+        browser.close()
+    assert [found for _, found in rows] == [[]] * 30
+    assert max(mb for mb, _ in rows) <= 1024 and high <= 1024 * MB, ([mb for mb, _ in rows], high)
+
+
+@pytest.mark.browser
+@pytest.mark.load
 def test_closed_pages_are_released(tmp_path):
     """A real server with a 20 s reconnect window: four pages each train at d_k 384 on 256
     word pieces, then close. Their training runs go when they close, the rest of their
