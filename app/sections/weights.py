@@ -111,19 +111,19 @@ def the_map(reading: Reading) -> None:
 def shown(reading: Reading, exports: Exports) -> None:
     """W under the settings now, as the export list and a trained head's check see it."""
     view = state.view_now(reading, exports)
-    # The map as a chart for export, made only if asked for (when the settings then are these).
-    exports.shelf(KEY)["W, normalised"] = partial(
-        w_chart,
-        view.res.weights,
-        view.labels,
-        bool(view.settings["stretch"]),
-        view.present,
-        view.palette("weights"),
-    )
+    # The map as a chart for export, made only if asked for (when the settings then are these)
+    # from the view, which holds no attention of its own while the page keeps its exports.
+    exports.shelf(KEY)["W, normalised"] = partial(w_chart_of, view)
     if view.head is not None:
         head_check(view.res, view.head, view.settings)
     draw.as_table(st, view.res.weights, view.labels, view.labels, name="W", key="weights_table")
     state.sync_url()
+
+
+def w_chart_of(view: View) -> dict:
+    """The map of ``view``'s W as a Vega-Lite chart (for export)."""
+    stretch = bool(view.settings["stretch"])
+    return w_chart(view.res.weights, view.labels, stretch, view.present, view.palette("weights"))
 
 
 def w_chart(
