@@ -579,7 +579,8 @@ def test_every_export_downloads_a_valid_file(page: Page, tmp_path):
         info.value.save_as(path)
         return path
 
-    page.get_by_role("heading", name="10 · Take it with you").scroll_into_view_if_needed()
+    exports = sections.title(sections.exports)
+    page.get_by_role("heading", name=exports).scroll_into_view_if_needed()
     png = Image.open(download("PNG"))
     png.load()
     assert png.format == "PNG" and png.width > 600

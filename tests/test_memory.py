@@ -274,7 +274,9 @@ def test_closed_pages_are_released(tmp_path):
         assert released == 4
         after = resident(server.pid)
         browser.close()
-    assert after < rss - 20 * MB, (rss / MB, after / MB)  # four pages' worth came back
+    # Four pages' own state came back: each holds a few MB now that attention is shared and a
+    # training run's replay is compressed (the caches every viewer shares stay, bounded).
+    assert after < rss - 4 * 2 * MB, (rss / MB, after / MB)
 
 
 def resident(pid: int) -> int:
