@@ -305,9 +305,10 @@ def shrink_caches() -> None:
     """Empty the caches every viewer shares (not the model): each refills when next asked."""
     for cache in (
         *(get_embedding, get_head, get_all_heads, get_layer, get_norms),
-        *(get_plane, get_tsne, _cached_spec, view.ATTENTION),
+        *(get_plane, get_tsne, _cached_spec),
     ):
         cache.clear()
+    view.kept_attention().clear()
 
 
 def chart(builder: Callable, *args, **kwargs) -> dict:

@@ -2,7 +2,7 @@
 
 Streamlit imports this module once per process and runs every viewer's session in a
 thread of its own: each run makes its own ``Reading``, ``View`` and ``Exports`` and passes
-them down. The one thing shared is attention itself (``ATTENTION``), kept by what it is
+them down. The one thing shared is attention itself (``kept_attention``), kept by what it is
 computed from, as a cache is, never by whose page asked.
 """
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
+import streamlit as st
 
 import attn_core
 from attn_core.charts.base import palette_for
@@ -76,7 +77,10 @@ class Kept:
             self._bytes = 0
 
 
-ATTENTION = Kept(ATTENTION_KEPT_BYTES)
+@st.cache_resource(show_spinner=False)
+def kept_attention() -> Kept:
+    """This process's one ``Kept``: a resource every session shares, as the model is."""
+    return Kept(ATTENTION_KEPT_BYTES)
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,7 @@ class Reading:
 
         The steps that follow W are fragments that rerun alone, each asking for the
         attention under the settings of the moment; a full run asks once per fragment.
-        Only the settings attention reads key what is computed (``ATTENTION``): a control
+        Only the settings attention reads key what is computed (``kept_attention``): a control
         that changes what is shown (every head, the map, training) computes nothing again.
         """
         return View(self, MappingProxyType(dict(settings)))
@@ -158,7 +162,7 @@ class View:
 
     ``res_free`` is the parameter-free attention; ``res_proj`` uses the random projections,
     or in ``real`` mode the head's own. ``res`` is the one the page shows. The view holds
-    neither: each is looked up in ``ATTENTION`` (computed again if it went), so a view kept
+    neither: each is looked up in ``kept_attention`` (computed again if it went), so a view kept
     between runs, as a fragment's argument or on the exports, keeps no attention alive.
     """
 
@@ -174,7 +178,7 @@ class View:
 
     def both(self) -> tuple[attn_core.AttentionResult, attn_core.AttentionResult]:
         """``(res_free, res_proj)``, kept or computed now."""
-        return ATTENTION.get(self.reading.attention_key(self.settings), self._compute)
+        return kept_attention().get(self.reading.attention_key(self.settings), self._compute)
 
     def _compute(self) -> tuple[attn_core.AttentionResult, attn_core.AttentionResult]:
         x, head, settings = self.reading.x, self.reading.head, self.settings

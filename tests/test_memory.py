@@ -97,7 +97,7 @@ def test_attention_is_kept_once_for_every_page_within_its_budget(hi, monkeypatch
     from app.view import Reading
 
     kept = views.Kept(budget=2**40)
-    monkeypatch.setattr(views, "ATTENTION", kept)
+    monkeypatch.setattr(views, "kept_attention", lambda: kept)
     settings = {**attn_core.defaults_for("learnable"), "mode": "learnable"}
     page = Reading(settings, hi, hi.vectors, None, list(hi.tokens))
     other = Reading(settings, hi, hi.vectors.copy(), None, list(hi.tokens))  # another viewer
