@@ -180,7 +180,7 @@ def on_a_server(texts: list[str], args) -> int:
     print("\n".join(reversed(lines)))
     if args.results:
         intro = (
-            f"Measured {datetime.date.today()} on 2 cores shared with other work: a "
+            f"Measured {datetime.date.today()} on 2 cores: a "
             f"`streamlit run` server with its limit at {args.max_rss_mb:.0f} MB and {n} "
             f"Chromium pages, each on a {args.pieces}-word-piece text of its own, learnable "
             f"projections at d_k {args.d_k}, every head shown, Train pressed once, all open."
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         write_section(
             args.results,
             textwrap.fill(
-                f"Measured {datetime.date.today()} on 2 cores shared with other work: "
+                f"Measured {datetime.date.today()} on 2 cores: "
                 f"{n} viewers in one process (Streamlit's `AppTest`, which also keeps every page's "
                 f"elements), each on a {args.pieces}-word-piece text of its own, learnable "
                 f"projections at d_k {args.d_k}, Train pressed once, every head shown, all "
