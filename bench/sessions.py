@@ -117,26 +117,33 @@ def server_per_viewer(browser, url: str, pid: int, text: str, viewers: int = 4) 
     return (sum(idle[1:]) / (viewers - 1) / MB, sum(trained[1:]) / (viewers - 1) / MB)
 
 
-def server_classroom(browser, url: str, pid: int, texts: list[str], d_k: int = 384) -> list:
-    """A real server as each of ``texts``' viewers opens the page in Chromium in learnable
-    mode at ``d_k`` with every head shown and presses Train, every page staying open:
-    ``(server MB after that viewer, what went wrong on its page)`` for each viewer."""
-    import re
+def trained_page(browser, url: str, query: dict[str, str]):
+    """A new Chromium page on ``url`` with ``query``, once Train has been pressed and the run
+    is on screen (no other waiting than for the page to be ready)."""
     import urllib.parse
 
     from serve import wait_ready
 
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?{urllib.parse.urlencode(query)}")
+    wait_ready(page)
+    train = page.get_by_role("button", name=re.compile(r"Train$"))
+    train.scroll_into_view_if_needed()
+    train.click()
+    # a run at d_k 384 on 256 word pieces, with other pages open on a busy machine
+    page.get_by_text("Learning to look at the previous token").wait_for(timeout=900_000)
+    wait_ready(page)
+    return page
+
+
+def server_classroom(browser, url: str, pid: int, texts: list[str], d_k: int = 384) -> list:
+    """A real server as each of ``texts``' viewers opens the page in Chromium in learnable
+    mode at ``d_k`` with every head shown and presses Train, every page staying open:
+    ``(server MB after that viewer, what went wrong on its page)`` for each viewer."""
     pages, rows = [], []
     for text in texts:
         query = {"text": text, "mode": "learnable", "d_k": str(d_k), "heads": "1"}
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/?{urllib.parse.urlencode(query)}")
-        wait_ready(page)
-        train = page.get_by_role("button", name=re.compile(r"Train$"))
-        train.scroll_into_view_if_needed()
-        train.click()
-        page.get_by_text("Learning to look at the previous token").wait_for(timeout=900_000)
-        wait_ready(page)
+        page = trained_page(browser, url, query)
         found = [
             f"{count} {what}"
             for what, count in (

@@ -4,7 +4,6 @@ released (a classroom of viewers in one process: python bench/sessions.py)."""
 from __future__ import annotations
 
 import re
-import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -240,10 +239,11 @@ def test_closed_pages_are_released(tmp_path):
 
     from playwright.sync_api import sync_playwright
     from run import text_with_pieces
-    from serve import CHROMIUM_FLAGS, serving, wait_ready
+    from serve import CHROMIUM_FLAGS, serving
+    from sessions import trained_page
 
     text = text_with_pieces(256, attn_core.load_model())
-    link = urllib.parse.urlencode({"text": text, "mode": "learnable", "d_k": "384"})
+    query = {"text": text, "mode": "learnable", "d_k": "384"}
     log_path = tmp_path / "server.log"
     options = ("--server.disconnectedSessionTTL", "20")
     with (
@@ -254,16 +254,7 @@ def test_closed_pages_are_released(tmp_path):
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
         pages = []
         for _ in range(4):
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/?{link}")
-            wait_ready(page)
-            train = page.get_by_role("button", name=re.compile(r"Train$"))
-            train.scroll_into_view_if_needed()
-            train.click()
-            learnt = page.get_by_text("Learning to look at the previous token")
-            learnt.wait_for(timeout=900_000)  # four runs at d_k 384 on a busy machine
-            wait_ready(page)
-            pages.append(page)
+            pages.append(trained_page(browser, url, query))
         rss = resident(server.pid)
         log.flush()
         opened_log = log_path.stat().st_size  # releases before this were not these pages
