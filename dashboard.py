@@ -30,7 +30,6 @@ def main() -> None:
     )
     model, refused = state.open_model()
     state.fit_to(model)
-    state.sidebar([(s.KEY, sections.title(s)) for s in sections.ALL], model)
     st.markdown(draw.PAGE_CSS, unsafe_allow_html=True)  # a fixed stylesheet only
     if present:
         st.markdown(draw.PRESENTATION_CSS, unsafe_allow_html=True)  # a fixed stylesheet only
@@ -46,32 +45,39 @@ def main() -> None:
     for notice in st.session_state["notices"]:
         st.warning(notice, icon=":material/link_off:")  # notices never repeat link values
 
-    # In presentation mode only the current step is drawn, controls included.
+    # In presentation mode only the current step is drawn, controls included. Each step is
+    # drawn whole (title, line, controls, charts) before the next begins, so the browser
+    # shows the text, its tokens and W while the steps below are still on their way.
     shown = [sections.PRESENTED[step - 1]] if present else list(sections.ALL)
-    boxes = boxes_with_controls([s for s in shown if s in sections.READING])
-    messages = boxes[0][1] if boxes and boxes[0][0] is sections.text else st.container()
-    reading = read_the_text(messages, model)
+    steps = [s for s in shown if s in sections.READING]
+    for section in steps[:1]:
+        open_step(section)
+    reading = read_the_text(model)  # why it cannot, under the first step's controls
+    exports = Exports()
+    for section in steps:
+        if section is not steps[0]:
+            open_step(section)
+        if reading is not None:
+            section.render(reading, exports)
     if reading is not None:
-        exports = Exports()
-        for section, where in boxes:
-            with where:
-                section.render(reading, exports)
         attention([s for s in shown if s in sections.ATTENTION], reading, exports)
+    # Last, so that nothing waits for it: the sidebar is drawn in a place of its own.
+    state.sidebar([(s.KEY, sections.title(s)) for s in sections.ALL], model)
     state.sync_url(page_end=True)
 
 
-def read_the_text(messages, model) -> Reading | None:
-    """The text as ``model`` reads it, or ``None`` with a message in ``messages`` why not."""
+def read_the_text(model) -> Reading | None:
+    """The text as ``model`` reads it, or ``None`` with a message on the page why not."""
     settings = state.current()
     if not settings["text"].strip():
-        messages.info("Type some text to begin.")
+        st.info("Type some text to begin.")
         return None
     # The network can take a moment on a long text; static vectors are a table lookup.
     network = settings["kind"] == "contextual" or settings["mode"] == "real"
-    with messages, st.spinner("Reading the text…") if network else nullcontext():
+    with st.spinner("Reading the text…") if network else nullcontext():
         inputs = data.model_inputs(settings["text"], settings)
     if isinstance(inputs, str):  # nothing the model can read
-        messages.info(inputs)
+        st.info(inputs)
         return None
     emb, x, head = inputs
     labels = charts.token_labels(charts.readable(emb.tokens, model.byte_level))
@@ -88,29 +94,26 @@ def attention(shown: list, reading: Reading, above: Exports) -> None:
     the text, its tokens and X above stay as they are. The export list starts from the
     charts drawn above, so it offers exactly what is on screen.
     """
-    boxes = boxes_with_controls(shown)
     exports = Exports.following(above)
     view = state.view_now(reading, exports)
-    for section, where in boxes:
-        with where:
-            section.render(view, exports)
+    for section in shown:
+        open_step(section)
+        section.render(view, exports)
     state.sync_url()
 
 
-def boxes_with_controls(shown: list) -> list:
-    """``(step, container)`` for each step: its title, its one line, then its controls."""
+def open_step(section) -> None:
+    """A step's title, its one line and its controls; its charts follow them.
+
+    Every setting already has its value (``state.init``), so a step's charts may be
+    computed before the controls of the steps below them are drawn."""
     real = st.session_state["mode"] == "real"
     large = bool(st.session_state["present"])
-    boxes = []
-    for section in shown:
-        where = draw.heading(
-            section.KEY, sections.title(section), sections.explanation(section, real), large=large
-        )
-        if hasattr(section, "controls"):
-            with where:
-                section.controls(real)
-        boxes.append((section, where))
-    return boxes
+    draw.heading(
+        section.KEY, sections.title(section), sections.explanation(section, real), large=large
+    )
+    if hasattr(section, "controls"):
+        section.controls(real)
 
 
 main()

@@ -3,7 +3,6 @@ sizing and the one-of-a-few control."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from functools import partial
@@ -20,7 +19,8 @@ from attn_core import charts
 PAGE_CSS = """<style>
 [data-testid="stCaptionContainer"] { color: inherit; opacity: 0.8; }
 [data-scroll-focus]:focus-visible { outline: 3px solid #2171b5; outline-offset: 2px; }
-[class*="st-key-said-"] {
+[data-testid="stElementContainer"]:has(> * [data-testid="stVegaLiteChart"])
+  + [data-testid="stElementContainer"]:has(> [data-testid="stText"]) {
   position: absolute !important; width: 1px; height: 1px; margin: -1px; overflow: hidden;
   clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0;
 }
@@ -58,8 +58,6 @@ PRESENTATION_CHARTS = {
 SMALL_CHART, PRESENTATION_GROWTH = 300, 1.4
 """On a projector, charts drawn at a fixed size under SMALL_CHART pixels (the token x token
 squares side by side) grow, so their larger labels still fit one per cell."""
-SAID = "said-"
-"""The key prefix of the hidden sentence after each chart (``said_after``)."""
 MIME_TYPES = {
     "png": "image/png",
     "svg": "image/svg+xml",
@@ -69,15 +67,13 @@ MIME_TYPES = {
 }
 
 
-def heading(key: str, title: str, explanation: str, *, large: bool):
-    """A container headed by a section's title (anchored at ``key``) and its one line."""
-    box = st.container()
-    box.header(title, anchor=key)
+def heading(key: str, title: str, explanation: str, *, large: bool) -> None:
+    """A section's title (anchored at ``key``) and its one line."""
+    st.header(title, anchor=key)
     if large:  # on a projector the line is read out: body text, not a caption
-        box.markdown(explanation)
+        st.markdown(explanation)
     else:
-        box.caption(explanation)
-    return box
+        st.caption(explanation)
 
 
 def for_projector(spec: dict) -> dict:
@@ -115,14 +111,15 @@ def chart(where, name: str, spec: dict, shelf: dict[str, dict], **kwargs):
 
 def said_after(where, name: str, said: str) -> None:
     """The builder's sentence of what chart ``name`` shows, for a screen reader, right after
-    it: plain text, hidden from sight (``SAID``).
+    it: plain text, hidden from sight by ``PAGE_CSS`` (which hides a text that directly
+    follows a chart). One element, not a keyed box around it: each element costs the
+    browser time on every new text.
 
     Not in the chart's accessible name: Streamlit puts that into the spec, and a spec that
     changed with its data would make the browser build the chart anew instead of swapping
     its data (on every new text, and every move of W for the charts that follow W).
     """
-    tag = hashlib.blake2b(name.encode(), digest_size=4).hexdigest()  # "W′" and "W" differ
-    where.container(key=f"{SAID}{file_stem(name)}-{tag}").text(said)
+    where.text(said)
 
 
 def spoken_title(spec: dict) -> str:

@@ -208,9 +208,9 @@ def sidebar(contents: Sequence[tuple[str, str]], model: attn_core.Model) -> None
             "Q Kᵀ with random W_q, W_k, W_v (settings in section 8). Trained head: the W_q, "
             f"W_k, W_v that {model.name} learnt, for the layer and head below."
         )
-        layer, head = st.columns(2)
-        layer.selectbox("Layer", range(layers), key="layer")
-        head.selectbox(
+        row = st.container(horizontal=True)
+        row.selectbox("Layer", range(layers), key="layer")
+        row.selectbox(
             "Head",
             range(heads),
             key="head",

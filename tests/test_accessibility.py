@@ -56,6 +56,35 @@ def test_no_serious_or_critical_wcag_violation(browser, server, axe, query, widt
     context.close()
 
 
+def test_every_chart_is_said_in_words_out_of_sight_and_other_text_stays_in_sight(
+    page: Page, server
+):
+    """Each chart is followed by its sentence: in the page (a screen reader reads it) but
+    clipped to nothing on screen. The page's other plain texts (every head's rank changes,
+    the tokens that moved most through a layer) stay where a reader sees them."""
+    page.goto(f"{server}/?heads=1&through=1&measure=norm&{TEXT}")
+    wait_ready(page)
+    texts = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=stText]')].map((t) => {
+          const box = t.parentElement, before = box.previousElementSibling;
+          const style = getComputedStyle(box), rect = box.getBoundingClientRect();
+          return {
+            afterChart: !!before && !!before.querySelector('[data-testid=stVegaLiteChart]'),
+            clipped: style.clip === 'rect(0px, 0px, 0px, 0px)' && rect.height <= 1,
+            shown: style.display !== 'none' && style.visibility !== 'hidden',
+            text: t.innerText,
+          };
+        })"""
+    )
+    charts = page.locator('[data-testid="stVegaLiteChart"]').count()
+    said = [t for t in texts if t["afterChart"]]
+    assert charts >= 18 and len(said) == charts  # every chart has its sentence, heads and layer too
+    assert all(t["clipped"] and t["shown"] and len(t["text"]) > 20 for t in said)
+    others = [t for t in texts if not t["afterChart"]]
+    assert {t["text"].split(" ", 2)[0] for t in others} == {"Rank", "Moved"}
+    assert not any(t["clipped"] for t in others)
+
+
 def tab_to(page: Page, target, presses: int = 40) -> None:
     """Press Tab until ``target`` has focus, as a keyboard user walks down the page."""
     for _ in range(presses):

@@ -7,8 +7,10 @@ Every step module has the same interface:
   the one line under the title (``IN_A_HEAD``, where present, replaces it when the page
   shows a trained head);
 - ``controls(real)``, where it has settings drawn above its charts: the widgets, drawn
-  before anything is computed, since steps above may need them (section 8's projections
-  shape section 3's scores). Controls that sit beside a chart are drawn in its fragment;
+  under the step's title just before its charts. Every setting has its value before any
+  step is drawn (``state.init``), so a step above may depend on controls drawn below it
+  (section 8's projections shape section 3's scores). Controls that sit beside a chart are
+  drawn in its fragment;
 - ``render(page, exports)``: what it shows, from a ``view.Reading`` (steps 1-2) or a
   ``view.View`` (steps 3-9), putting its charts on ``exports``;
 - ``FOLLOWS_W``, where present: the keys of its fragments that show what W makes. W's

@@ -35,16 +35,17 @@ def downloads(view: View, exports: Exports) -> None:
     charts_col, matrices_col, snapshot_col = st.columns(3)
     with charts_col:
         name = st.selectbox("Chart", exports.names(), key="export_chart")
-        a, b = st.columns(2)
+        pair = st.container(horizontal=True)
         stem = draw.file_stem(name)
         # read when clicked: the chart as it is on screen then
-        draw.offer(a, "PNG", lambda: export.chart_png(exports[name]), f"{stem}.png", "image")
-        draw.offer(b, "SVG", lambda: export.chart_svg(exports[name]), f"{stem}.svg", "draw")
+        draw.offer(pair, "PNG", lambda: export.chart_png(exports[name]), f"{stem}.png", "image")
+        draw.offer(pair, "SVG", lambda: export.chart_svg(exports[name]), f"{stem}.svg", "draw")
     with matrices_col:
         which = st.selectbox("Matrix", list(export.result_matrices(view.res)), key="export_matrix")
-        a, b = st.columns(2)
-        draw.offer(a, "CSV", partial(matrix_csv, exports, which), f"{which}.csv", "table")
-        draw.offer(b, "All (.npz)", partial(all_matrices, exports), "attention.npz", "folder_zip")
+        pair = st.container(horizontal=True)
+        draw.offer(pair, "CSV", partial(matrix_csv, exports, which), f"{which}.csv", "table")
+        everything = partial(all_matrices, exports)
+        draw.offer(pair, "All (.npz)", everything, "attention.npz", "folder_zip")
     with snapshot_col:
         draw.offer(
             st,

@@ -30,11 +30,11 @@ COMPARISON_MAPS = "w_comparison"
 
 
 def controls(real: bool) -> None:
-    a, b, c, d = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
-    a.number_input("Seed", 0, attn_core.projections.MAX_SEED, key="seed")
-    b.button("Re-roll", icon=":material/casino:", on_click=state.reroll, key="reroll")
-    c.select_slider("d_k (query/key width)", links.D_K_CHOICES, key="d_k")
-    d.selectbox("Initialisation", attn_core.INITS, key="init")
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    row.number_input("Seed", 0, attn_core.projections.MAX_SEED, key="seed")
+    row.button("Re-roll", icon=":material/casino:", on_click=state.reroll, key="reroll")
+    row.select_slider("d_k (query/key width)", links.D_K_CHOICES, key="d_k")
+    row.selectbox("Initialisation", attn_core.INITS, key="init")
 
 
 def render(view: View, exports: Exports) -> None:

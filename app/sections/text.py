@@ -72,13 +72,13 @@ def controls(real: bool) -> None:
             f"A trained head sees every word piece{f', {around} included' if around else ''}."
         )
         return
-    a, b = st.columns(2)
+    row = st.container(horizontal=True, gap="large")
     if around:
-        a.toggle(f"Keep {around}", key="special")
+        row.toggle(f"Keep {around}", key="special")
     else:
-        a.caption(f"{model.name} puts no special tokens around a text.")
+        row.caption(f"{model.name} puts no special tokens around a text.")
     mark = "Ġ, shown as ␣, starts a word" if model.byte_level else "##"
-    b.toggle(
+    row.toggle(
         "Merge sub-words into words",
         key="merge",
         help=f"A word cut into several pieces ({mark}) becomes one token, the mean of its pieces.",

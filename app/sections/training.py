@@ -88,17 +88,17 @@ def training(
     )
     # Each control changes which charts are on screen: the export list follows.
     follow = {"on_change": state.rerun, "args": (KEY,)}
-    a, b, c, d = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
-    with a:
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    with row:
         objective = draw.pick_one("Target", OBJECTIVE_NAMES, key="objective", **follow)
-    b.select_slider("Steps", links.TRAIN_STEPS, key="train_steps", **follow)
-    c.select_slider("Learning rate", links.LEARNING_RATES, key="rate", **follow)
+    row.select_slider("Steps", links.TRAIN_STEPS, key="train_steps", **follow)
+    row.select_slider("Learning rate", links.LEARNING_RATES, key="rate", **follow)
     settings = state.current()  # this fragment reruns alone when its own controls move
     target = target_for(settings, emb, len(labels))
     start = attn_core.start_projections(x.shape[1], settings)
     steps, rate = int(settings["train_steps"]), float(settings["rate"])
     key = data.digest(x, target, start.w_q, start.w_k, steps, rate)
-    train = d.button(
+    train = row.button(
         "Train",
         icon=":material/play_arrow:",
         type="primary",
