@@ -33,19 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from models import bundled_timings  # noqa: E402
-from run import (  # noqa: E402
-    CHROMIUM_FLAGS,
-    WATCH_DRAWING,
-    WORDS,
-    attn_core,
-    machine,
-    medians,
-    ms,
-    serving,
-    text_with_pieces,
-    timed_change,
-    wait_ready,
-)
+from run import WATCH_DRAWING, machine, medians, ms, timed_change  # noqa: E402
+from serve import CHROMIUM_FLAGS, serving, wait_ready  # noqa: E402
+from texts import WORDS, text_with_pieces  # noqa: E402
+
+import attn_core  # noqa: E402
 
 TARGETS = {"engine": 0.150, "settled": 1.0}
 PIECES = 16

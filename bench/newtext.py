@@ -34,9 +34,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import serve  # noqa: E402
-from run import WORDS, median_time  # noqa: E402
 from run import floor as run_floor  # noqa: E402
+from run import median_time  # noqa: E402
 from serve import CHROMIUM_FLAGS, cpu_seconds, free_port, start_server, wait_healthy  # noqa: E402
+from texts import WORDS  # noqa: E402
 
 import attn_core  # noqa: E402
 from attn_core.charts.base import token_labels  # noqa: E402

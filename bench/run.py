@@ -57,13 +57,10 @@ from serve import (  # noqa: E402
     wait_healthy,
     wait_ready,
 )
+from texts import WORDS, text_with_pieces  # noqa: E402
 
 import attn_core  # noqa: E402
 
-WORDS = [
-    *["the", "cat", "sat", "on", "a", "mat", "and", "we", "saw", "it", "run"],
-    *["to", "the", "old", "red", "car", "by", "his", "new", "big", "dog"],
-]
 TARGETS = {
     "first": 0.050,
     "settled": {16: 0.150, 256: 0.400},
@@ -77,14 +74,6 @@ TARGETS = {
 }
 TRAIN_STEPS = 300
 TRAIN_WIDTHS = (64, 384)
-
-
-def text_with_pieces(n: int, model: attn_core.Model) -> str:
-    """A text the model reads as exactly ``n`` word pieces, [CLS] and [SEP] included."""
-    text = " ".join(WORDS[i % len(WORDS)] for i in range(n - 2))
-    emb = attn_core.embed(text, model=model)
-    assert len(emb.tokens) == n and not emb.truncated, (n, len(emb.tokens))
-    return text
 
 
 def median_time(fn, repeats: int) -> float:

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import WORDS, text_with_pieces  # noqa: E402
+from texts import WORDS, text_with_pieces  # noqa: E402
 
 import attn_core  # noqa: E402
 from app import memory  # noqa: E402

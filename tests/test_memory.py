@@ -242,9 +242,9 @@ def test_closed_pages_are_released(tmp_path):
     import shutil
 
     from playwright.sync_api import sync_playwright
-    from run import text_with_pieces
     from serve import CHROMIUM_FLAGS, serving
     from sessions import trained_page
+    from texts import text_with_pieces
 
     text = text_with_pieces(256, attn_core.load_model())
     query = {"text": text, "mode": "learnable", "d_k": "384"}
