@@ -50,12 +50,12 @@ def main() -> None:
     # shows the text, its tokens and W while the steps below are still on their way.
     shown = [sections.PRESENTED[step - 1]] if present else list(sections.ALL)
     steps = [s for s in shown if s in sections.READING]
-    for section in steps[:1]:
-        open_step(section)
+    if steps:
+        open_step(steps[0])
     reading = read_the_text(model)  # why it cannot, under the first step's controls
     exports = Exports()
-    for section in steps:
-        if section is not steps[0]:
+    for k, section in enumerate(steps):
+        if k:
             open_step(section)
         if reading is not None:
             section.render(reading, exports)

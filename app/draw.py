@@ -105,13 +105,13 @@ def chart(where, name: str, spec: dict, shelf: dict[str, dict], **kwargs):
     datasets = {name: arrow(table) for name, table in spec.get("datasets", {}).items()}
     drawn = where.vega_lite_chart(spec={**spec, "datasets": datasets}, alt=alt, **kwargs)
     if said:
-        said_after(where, name, said)
+        said_after(where, said)
     return drawn
 
 
-def said_after(where, name: str, said: str) -> None:
-    """The builder's sentence of what chart ``name`` shows, for a screen reader, right after
-    it: plain text, hidden from sight by ``PAGE_CSS`` (which hides a text that directly
+def said_after(where, said: str) -> None:
+    """The builder's sentence of what the chart just drawn shows, for a screen reader, right
+    after it: plain text, hidden from sight by ``PAGE_CSS`` (which hides a text that directly
     follows a chart). One element, not a keyed box around it: each element costs the
     browser time on every new text.
 
