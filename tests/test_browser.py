@@ -493,6 +493,11 @@ def test_at_256_word_pieces_every_switch_repaints_the_comparison_without_an_erro
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     set_text(page, "attention mixes the words of a sentence together. " * 40)
+    # The default text's comparison also has three canvases: wait for a sign of the new text
+    # first, or the page can still be idle on the old one while the rerun is about to start.
+    expect(page.locator('[data-testid="stAlert"]').filter(has_text="dropped")).to_be_visible(
+        timeout=60_000
+    )
     expect(page.locator(f"{COMPARISON} canvas")).to_have_count(3, timeout=60_000)
     wait_ready(page)
     panel = page.locator(f'{COMPARISON} .panel[data-name="W, parameter-free"] canvas')
