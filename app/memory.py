@@ -147,14 +147,18 @@ def _keep(shrink: Callable[[], None]) -> None:
         time.sleep(WATCH_SECONDS)  # a period of its own, not a wait for anything
         try:
             ended = end_expired_sessions()
-            if ended:
-                _LOG.info("Released the state of %d closed page(s)", ended)
-            if rss_bytes() > SHRINK_AT * limit_bytes():
+            shrinking = rss_bytes() > SHRINK_AT * limit_bytes()
+            if shrinking:
                 shrink()
-                ended = True
-            if ended:
+            if ended or shrinking:
                 gc.collect()
             _trim()
+            if ended:  # said once their memory has gone back, so the log tells the truth
+                _LOG.info(
+                    "Released the state of %d closed page(s); %.0f MB resident",
+                    ended,
+                    rss_bytes() / MB,
+                )
         except Exception:  # the watcher must outlive any one failure
             _LOG.exception("memory watch")
 
