@@ -360,7 +360,7 @@ def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browse
         assert_comparison_shows(page, x, temperature=tau, causal=True)
         assert_output_shows(page, causal)
         frames.clear()
-        page.evaluate(MARKED_WAITING)
+        assert page.evaluate(MARKED_WAITING) == 1  # the observer sees a mark
     page.wait_for_function(
         "() => location.search.includes('causal=1') && location.search.includes('temperature=')",
         timeout=60_000,
@@ -378,8 +378,9 @@ def test_w_follows_the_temperature_in_the_browser_then_the_server_follows(browse
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     # while the server followed, only what it reran was marked as waiting: not the steps'
     # titles (each move once marked every element of steps 3-10, and unmarked them)
+    # (on a busy machine React may draw the rerun's start and its end at once, so no element
+    # is ever drawn marked: the observer proved at its start that it sees a mark)
     marked = page.evaluate("() => window.markedWaiting")
-    assert marked, "the observer saw no element marked (the map's own is)"
     titles = [sections.title(s) for s in sections.ATTENTION]
     assert not [text for text in marked if any(t in text for t in titles)], marked
     context.close()
@@ -394,8 +395,17 @@ MARKED_WAITING = """() => {
       }
     }
   }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-stale'] });
+  const probe = document.createElement('div');
+  probe.innerText = 'probe';
+  document.body.append(probe);
+  probe.setAttribute('data-stale', 'true');
+  return new Promise((seen) => setTimeout(() => {
+    probe.remove();
+    seen(window.markedWaiting.splice(0).length);
+  }));
 }"""
-"""Record the text of every element Streamlit marks as waiting for its rerun."""
+"""Record the text of every element Streamlit marks as waiting for its rerun; say how many
+marks the observer saw on a probe of its own (one, if it sees marks at all)."""
 
 
 def test_hostile_text_stays_inert(page: Page):
