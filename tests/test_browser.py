@@ -480,11 +480,21 @@ def test_the_token_strip_keeps_the_models_order_in_any_script(page: Page, text):
             assert p["hashes"] < p["letters"], p
 
 
-def test_long_text_renders_every_panel(page: Page):
-    set_text(page, "attention mixes the words of a sentence together. " * 40)
+LONG_TEXT = "attention mixes the words of a sentence together. " * 40
+"""Longer than the 256 word pieces the model reads."""
+
+
+def set_long_text(page: Page) -> None:
+    """Send ``LONG_TEXT`` and wait for a sign of it: the notice of the pieces dropped (the
+    page may be idle on the old text while the new text's rerun is about to start)."""
+    set_text(page, LONG_TEXT)
     expect(page.locator('[data-testid="stAlert"]').filter(has_text="dropped")).to_be_visible(
         timeout=60_000
     )
+
+
+def test_long_text_renders_every_panel(page: Page):
+    set_long_text(page)
     wait_ready(page)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     charts = page.locator('[data-testid="stVegaLiteChart"]')
@@ -502,12 +512,7 @@ def test_at_256_word_pieces_every_switch_repaints_the_comparison_without_an_erro
     the largest of 2·256² weights, which a spread into ``Math.max`` could not take."""
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    set_text(page, "attention mixes the words of a sentence together. " * 40)
-    # The default text's comparison also has three canvases: wait for a sign of the new text
-    # first, or the page can still be idle on the old one while the rerun is about to start.
-    expect(page.locator('[data-testid="stAlert"]').filter(has_text="dropped")).to_be_visible(
-        timeout=60_000
-    )
+    set_long_text(page)  # the default text's comparison also has three canvases
     expect(page.locator(f"{COMPARISON} canvas")).to_have_count(3, timeout=60_000)
     wait_ready(page)
     panel = page.locator(f'{COMPARISON} .panel[data-name="W, parameter-free"] canvas')
