@@ -27,6 +27,10 @@ SECTION_TITLES = [
     "10 · From the heads to the next layer",
 ]
 """The steps a presentation walks through, in order."""
+SENT = {"rtol": 1e-4, "atol": 1e-9}
+"""How near the maps' W, Y and entropies are to the engine's: the page sends them the scores
+as float32 (seven significant digits; contextual scores reach tens, and a temperature
+divides them), and they work in float64 from there."""
 
 
 def new_app() -> AppTest:
@@ -130,7 +134,8 @@ def comparison_shown(at: AppTest, **settings) -> list[np.ndarray]:
 
 def _softmax(sent: dict, settings: dict) -> np.ndarray:
     t = sent["t"]
-    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f8").reshape(t, t)
+    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f4").reshape(t, t)
+    scores = scores.astype(np.float64)  # as the page works: float64 from the float32 sent
     logits = scores / settings["temperature"]
     if settings["scale"]:
         logits /= np.sqrt(sent["width"])

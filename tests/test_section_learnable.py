@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 from pagetest import (
+    SENT,
     assert_clean,
     chart_specs,
     colour_range,
@@ -34,7 +35,7 @@ def test_learnable_mode_shows_q_k_v_and_switches_the_scores(app, hi):
     emb = hi
     proj = attn_core.random_projections(384, 64, seed=0)
     res = attn_core.self_attention(emb.vectors, proj)
-    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy, **SENT)
     qkv = app.button_group(key="qkv")
     for name, matrix in (("k", res.k), ("v", res.v), ("q", res.q)):
         qkv.set_value(name).run()
@@ -46,13 +47,13 @@ def test_learnable_mode_shows_q_k_v_and_switches_the_scores(app, hi):
     assert [h.value for h in app.header] == []
     assert app.selectbox(key="export_chart").options.count("Q, projected") == 1
     app.run()
-    # the comparison gets both kinds of raw scores, to the last bit, and draws both W
+    # the comparison gets both kinds of raw scores and draws both W
     sent = comparison_maps(app)
     assert [p["name"] for p in sent["panels"]] == ["W, parameter-free", "W, random projections"]
     assert [p["width"] for p in sent["panels"]] == [384, 64]  # what each 1/√d divides by
     free = attn_core.self_attention(emb.vectors, scale=True)
     for shown, want in zip(comparison_shown(app), (free, res), strict=True):
-        np.testing.assert_allclose(shown, want.weights, rtol=1e-12)
+        np.testing.assert_allclose(shown, want.weights, **SENT)
     # back to parameter-free: scale goes back to that mode's default
     app.radio(key="mode").set_value("free").run()
     assert weights_map(app)["settings"]["scale"] is False
@@ -67,7 +68,7 @@ def test_projection_settings(app, hi):
     emb = hi
     proj = attn_core.random_projections(384, 8, seed=7, init="kaiming_normal")
     res = attn_core.self_attention(emb.vectors, proj)
-    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy, **SENT)
     app.button(key="reroll").click().run()
     assert_clean(app)
     assert app.number_input(key="seed").value != 7
@@ -99,7 +100,7 @@ def test_real_head_mode_shows_the_models_own_attention(app):
     check = next(c.value for c in app.caption if "Largest difference" in c.value)
     assert float(check.rsplit(": ", 1)[1].rstrip(".")) < 1e-5
     assert comparison_maps(app)["panels"][1]["name"] == "W, layer 2, head 3"
-    np.testing.assert_allclose(comparison_shown(app)[1], res.weights, rtol=1e-9)
+    np.testing.assert_allclose(comparison_shown(app)[1], res.weights, **SENT)
     # the head sees every word piece: the token options are not offered
     assert not [t for t in app.toggle if t.key in ("special", "merge")]
     assert not app.get("button_group") or all(b.key != "kind" for b in app.button_group)

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 from pagetest import (
+    SENT,
     assert_clean,
     chart_specs,
     maps_sent,
@@ -46,16 +47,16 @@ def test_y_is_drawn_in_the_page_from_the_scores_and_the_vectors_w_mixes(app, hi)
     res = attn_core.self_attention(hi.vectors)
     sent = output_map(app)
     assert (sent["t"], sent["d"], sent["width"]) == (6, 384, 384)
-    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f8").reshape(6, 6)
-    np.testing.assert_array_equal(scores, res.scores)
+    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f4").reshape(6, 6)
+    np.testing.assert_array_equal(scores, res.scores.astype(np.float32))
     values = np.frombuffer(base64.b64decode(sent["values"]), dtype="<f4").reshape(6, 384)
     np.testing.assert_array_equal(values, hi.vectors)  # the model's float32, to the bit
     assert sent["domain"] == list(charts.symmetric_domain(hi.vectors, 0.99))
     assert sent["mixed"] == "x" and sent["labels"] == weights_labels(app)
-    np.testing.assert_allclose(output_shown(app), res.output, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(output_shown(app), res.output, **SENT)
     moved = attn_core.self_attention(hi.vectors, temperature=0.3, causal=True, scale=True)
     shown = output_shown(app, temperature=0.3, causal=True, scale=True)
-    np.testing.assert_allclose(shown, moved.output, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(shown, moved.output, **SENT)
 
 
 def weights_labels(at) -> list[str]:
@@ -70,7 +71,7 @@ def test_with_projections_y_mixes_v(app, hi):
     sent = output_map(app)
     assert sent["mixed"] == "v" and sent["d"] == res.v.shape[1]
     assert sent["settings"]["scale"] is True
-    np.testing.assert_allclose(output_shown(app), res.output, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(output_shown(app), res.output, **SENT)
 
 
 def test_with_a_trained_head_y_mixes_its_values(app):
@@ -81,7 +82,7 @@ def test_with_a_trained_head_y_mixes_its_values(app):
     sent = output_map(app)
     assert sent["mixed"] == "v" and (sent["t"], sent["d"]) == res.v.shape
     assert sent["width"] == res.q.shape[1]  # 1/√d divides by the head's width
-    np.testing.assert_allclose(output_shown(app), res.output, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(output_shown(app), res.output, **SENT)
 
 
 def test_y_exports_what_the_page_draws_under_the_settings_now(app, hi):

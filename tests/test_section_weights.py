@@ -6,6 +6,7 @@ import base64
 
 import numpy as np
 from pagetest import (
+    SENT,
     assert_clean,
     chart_specs,
     click_map,
@@ -50,8 +51,8 @@ def test_the_map_gets_the_raw_scores_and_the_settings(app, hi):
     res = attn_core.self_attention(hi.vectors)
     sent = weights_map(app)
     assert sent["labels"] == ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
-    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f8").reshape(6, 6)
-    np.testing.assert_array_equal(scores, res.scores)  # to the last bit
+    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f4").reshape(6, 6)
+    np.testing.assert_array_equal(scores, res.scores.astype(np.float32))  # rounded once
     assert sent["width"] == 384  # 1/√d divides by the width of the queries
     assert sent["settings"] == {
         "temperature": 1.0,
@@ -81,7 +82,7 @@ def test_moving_the_map_reruns_only_what_follows_from_w(app, hi):
     assert app.query_params["temperature"] == "0.5"
     app.run()
     assert weights_map(app)["settings"]["temperature"] == 0.5
-    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy)
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], res.entropy, **SENT)
 
 
 def structures(at) -> dict[bytes, bytes]:
@@ -163,10 +164,12 @@ def test_temperature_scale_and_causal_controls(app, hi):
     move_map(app, temperature=5.0).run()
     hot = weights_table(app)["entropy (bits)"].to_numpy()
     emb = hi
-    np.testing.assert_allclose(hot, attn_core.self_attention(emb.vectors, temperature=5.0).entropy)
+    np.testing.assert_allclose(
+        hot, attn_core.self_attention(emb.vectors, temperature=5.0).entropy, **SENT
+    )
     move_map(app, scale=True).run()
     scaled = attn_core.self_attention(emb.vectors, scale=True, temperature=5.0).entropy
-    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], scaled)
+    np.testing.assert_allclose(weights_table(app)["entropy (bits)"], scaled, **SENT)
     move_map(app, causal=True).run()
     assert_clean(app)
     table = weights_table(app)

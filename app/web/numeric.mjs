@@ -17,11 +17,12 @@ export function rgb(hex) {
   return [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
 }
 
-// The numbers in a base64 string of little-endian bytes, as a Type array: the browser's own
-// decoder where it has one, else a plain loop. A 256-token text's scores (512 kB, decoded
-// by W, Y and both panels of the comparison) took 45-110 ms in Chromium on two busy cores
-// as Uint8Array.from(text, f), which calls f per byte; 2 ms as this loop, 0.3 ms natively.
-export function decode(base64, Type = Float64Array) {
+// The little-endian float32 numbers in a base64 string (all the server sends): the browser's
+// own decoder where it has one, else a plain loop. A 256-token text's scores (decoded by W,
+// Y and both panels of the comparison) took 45-110 ms in Chromium on two busy cores as
+// Uint8Array.from(text, f), which calls f per byte; 2 ms as this loop, 0.3 ms natively.
+// Everything computed from them (W, Y, the rows' sums) is float64.
+export function decode(base64) {
   let bytes;
   if (typeof Uint8Array.fromBase64 === "function") {
     bytes = Uint8Array.fromBase64(base64);
@@ -30,7 +31,7 @@ export function decode(base64, Type = Float64Array) {
     bytes = new Uint8Array(text.length);
     for (let k = 0; k < text.length; k++) bytes[k] = text.charCodeAt(k);
   }
-  return new Type(bytes.buffer, bytes.byteOffset, bytes.byteLength / Type.BYTES_PER_ELEMENT);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
 // Each row of scores (t x t) times factor, masked j > i when causal, through a softmax:

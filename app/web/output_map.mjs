@@ -33,7 +33,7 @@ class OutputMap {
     if (data.scores !== this.scoresText || data.values !== this.valuesText) {
       [this.scoresText, this.valuesText] = [data.scores, data.values];
       this.scores = decode(data.scores);
-      this.values = decode(data.values, Float32Array);
+      this.values = decode(data.values);
       // A weighted mean is never longer than the longest vector it mixes: the bars' end.
       this.longest = largestOf(rowLengths(this.values, data.t, data.d), 1e-12);
     }
