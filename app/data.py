@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 import altair as alt
 import numpy as np
 import streamlit as st
+from threadpoolctl import threadpool_limits
 
 import attn_core
 from app import memory, models, view
@@ -40,10 +41,13 @@ def setup() -> None:
 
     Altair stops checking every object against the Vega-Lite schema as it is made (about
     a fifth of each chart's build when a new text gives charts a new layout; the builders'
-    output is validated in tests/test_charts.py instead), and the thread that keeps the
-    server within its memory starts (``memory.watch``).
+    output is validated in tests/test_charts.py instead). NumPy's BLAS does each product on
+    one thread: its workers would wait for cores that other viewers (or the browser) hold;
+    at 256 word pieces, with the browser on the same two cores, step 6's PCA took 94 ms
+    instead of 7, each W 25 ms instead of 2. The memory watcher starts (``memory.watch``).
     """
     alt.utils.schemapi.disable_debug_mode()
+    threadpool_limits(limits=1, user_api="blas")  # the whole process, from now on
     memory.watch(shrink_caches)
 
 

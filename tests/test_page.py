@@ -149,6 +149,16 @@ def in_a_fresh_process(code: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def test_the_server_does_numpys_products_on_one_thread():
+    """Once the page has run, the process's BLAS runs each product on one thread (its
+    default is one per core): in a process of its own, which nothing else has set."""
+    blas = (
+        "from threadpoolctl import threadpool_info;"
+        "print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))"
+    )
+    assert in_a_fresh_process(blas) == "[1]"
+
+
 def test_the_default_page_never_runs_the_transformer(monkeypatch):
     """Static vectors are table rows: only a head target or the trained-head mode runs it."""
     st.cache_data.clear()
