@@ -84,8 +84,7 @@ def output_shown(at: AppTest, **settings) -> np.ndarray:
     ``settings`` (the map's, as the page hands them on), worked out here on its own: W from
     the scores, times the vectors it mixes."""
     sent = output_map(at)
-    values = np.frombuffer(base64.b64decode(sent["values"]), dtype="<f4")
-    return _softmax(sent, {**sent["settings"], **settings}) @ values.reshape(sent["t"], sent["d"])
+    return _softmax(sent, {**sent["settings"], **settings}) @ decoded(sent, "values", sent["d"])
 
 
 def comparison_maps(at: AppTest) -> dict:
@@ -132,10 +131,16 @@ def comparison_shown(at: AppTest, **settings) -> list[np.ndarray]:
     return [_softmax(panel, {**sent["settings"], **settings}) for panel in sent["panels"]]
 
 
+def decoded(sent: dict, key: str, columns: int) -> np.ndarray:
+    """``sent[key]``, a map's matrix as the page sends it (base64 of little-endian float32,
+    ``app.weights_map``), as a ``(t, columns)`` array, read as the page's ``decode`` reads it."""
+    raw = np.frombuffer(base64.b64decode(sent[key]), dtype="<f4")
+    return raw.reshape(sent["t"], columns)
+
+
 def _softmax(sent: dict, settings: dict) -> np.ndarray:
     t = sent["t"]
-    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f4").reshape(t, t)
-    scores = scores.astype(np.float64)  # as the page works: float64 from the float32 sent
+    scores = decoded(sent, "scores", t).astype(np.float64)  # as the page works from them
     logits = scores / settings["temperature"]
     if settings["scale"]:
         logits /= np.sqrt(sent["width"])

@@ -12,6 +12,7 @@ from pagetest import (
     SENT,
     assert_clean,
     chart_specs,
+    decoded,
     maps_sent,
     move_map,
     output_map,
@@ -47,10 +48,8 @@ def test_y_is_drawn_in_the_page_from_the_scores_and_the_vectors_w_mixes(app, hi)
     res = attn_core.self_attention(hi.vectors)
     sent = output_map(app)
     assert (sent["t"], sent["d"], sent["width"]) == (6, 384, 384)
-    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f4").reshape(6, 6)
-    np.testing.assert_array_equal(scores, res.scores.astype(np.float32))
-    values = np.frombuffer(base64.b64decode(sent["values"]), dtype="<f4").reshape(6, 384)
-    np.testing.assert_array_equal(values, hi.vectors)  # the model's float32, to the bit
+    np.testing.assert_array_equal(decoded(sent, "scores", 6), res.scores.astype(np.float32))
+    np.testing.assert_array_equal(decoded(sent, "values", 384), hi.vectors)  # to the bit
     assert sent["domain"] == list(charts.symmetric_domain(hi.vectors, 0.99))
     assert sent["mixed"] == "x" and sent["labels"] == weights_labels(app)
     np.testing.assert_allclose(output_shown(app), res.output, **SENT)

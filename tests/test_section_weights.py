@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 from pagetest import (
     SENT,
@@ -11,6 +9,7 @@ from pagetest import (
     chart_specs,
     click_map,
     comparison_maps,
+    decoded,
     maps_sent,
     move_map,
     open_link,
@@ -51,7 +50,7 @@ def test_the_map_gets_the_raw_scores_and_the_settings(app, hi):
     res = attn_core.self_attention(hi.vectors)
     sent = weights_map(app)
     assert sent["labels"] == ["[CLS]", "hi", "how", "are", "you", "[SEP]"]
-    scores = np.frombuffer(base64.b64decode(sent["scores"]), dtype="<f4").reshape(6, 6)
+    scores = decoded(sent, "scores", 6)
     np.testing.assert_array_equal(scores, res.scores.astype(np.float32))  # rounded once
     assert sent["width"] == 384  # 1/√d divides by the width of the queries
     assert sent["settings"] == {
