@@ -2,6 +2,7 @@
 
     python bench/newtext.py                     # 16 and 256 word pieces, 5 texts each
     python bench/newtext.py --texts 7 --root /tmp/a --root /tmp/b   # interleaved A/B
+    python bench/newtext.py --page first-steps  # steps 1 and 4 alone (bench/first_steps.py)
 
 For each size, a first text of that length (untimed), then ``--texts`` more of the same
 length, typed into the text area and sent with Ctrl+Enter. On the page's own clock, from
@@ -283,7 +284,14 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=5, help="timed texts of each size")
     parser.add_argument("--root", action="append", type=Path, help="a copy to serve (repeat)")
     parser.add_argument("--skip", nargs="*", default=(), choices=("present", "phone"))
+    parser.add_argument(
+        "--page",
+        choices=("whole", "first-steps"),
+        default="whole",
+        help="first-steps: steps 1 and 4 alone (bench/first_steps.py), tokens + W only",
+    )
     args = parser.parse_args()
+    first_steps = args.page == "first-steps"
     roots = args.root or [ROOT]
     from playwright.sync_api import sync_playwright
 
@@ -292,7 +300,8 @@ def main() -> None:
     load, servers, urls, lines = [os.getloadavg()[0]], {}, {}, [HEADER]
     for k, root in enumerate(roots):
         name = f"{chr(65 + k)}:{root.name}" if len(roots) > 1 else "page"
-        servers[name] = start_server_in(root, port := free_port())
+        script = "bench/first_steps.py" if first_steps else "dashboard.py"
+        servers[name] = start_server_in(root, port := free_port(), script)
         urls[name] = f"http://127.0.0.1:{port}"
     try:
         for name, url in urls.items():
@@ -303,9 +312,11 @@ def main() -> None:
             )
             whole = ("tokens", "w", "y", "comparison")
             runs = [("whole page", {}, False, whole)]
-            if "present" not in args.skip:
+            if first_steps:
+                runs = [("steps 1 and 4 alone", {}, False, ("tokens", "w"))]
+            elif "present" not in args.skip:
                 runs.append(("presentation, step 1", {"present": 1, "step": 1}, False, ("tokens",)))
-            if "phone" not in args.skip:
+            if "phone" not in args.skip and not first_steps:
                 runs.append(("phone, CPU ÷4", {}, True, whole))
             for label, query, phone, parts in runs:
                 pages = {}
@@ -338,11 +349,11 @@ def main() -> None:
     print("\n".join(lines))
 
 
-def start_server_in(root: Path, port: int):
-    """``serve.start_server`` for the copy of the repository at ``root``."""
+def start_server_in(root: Path, port: int, script: str = "dashboard.py"):
+    """``serve.start_server`` for ``script`` in the copy of the repository at ``root``."""
     serve.ROOT, old = root, serve.ROOT  # start_server runs the page where serve.ROOT says
     try:
-        return start_server(port)
+        return start_server(port, script)
     finally:
         serve.ROOT = old
 
