@@ -18,6 +18,7 @@ import argparse
 import shutil
 import statistics
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import streamlit as st
@@ -92,11 +93,10 @@ def draw(kind: str, i: int, words: list[str]) -> None:
             "usermeta": {"embedOptions": {"renderer": "canvas"}},
         }
         st.vega_lite_chart(spec, key=f"chart{i}")
-    elif kind == "table":
-        st.dataframe({"token": words, "position": list(range(len(words)))}, key=f"table{i}")
-    elif kind == "table, closed expander":
-        with st.expander(f"Table {i}"):
-            st.dataframe({"token": words, "position": list(range(len(words)))}, key=f"table{i}")
+    elif kind.startswith("table"):
+        table = {"token": words, "position": list(range(len(words)))}
+        with st.expander(f"Table {i}") if kind.endswith("expander") else nullcontext():
+            st.dataframe(table, key=f"table{i}")
     elif kind == "formula":
         st.latex(r"W = \mathrm{softmax}\left(X X^\top / \sqrt{d}\right)")
 
